@@ -1,0 +1,3 @@
+from motai.cli import main
+
+main()

@@ -1,0 +1,37 @@
+"""Errors a user can act on. Each renders as one line naming where the problem is."""
+
+from __future__ import annotations
+
+
+class MotaiError(Exception):
+    """Base of every error motai raises on purpose."""
+
+
+class TaxonomyError(MotaiError):
+    """A taxonomy file is missing, unreadable or has a bad key."""
+
+
+class InputError(MotaiError):
+    """A row or file of input cannot be read. Names the file, row and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file, self.row, self.field, self.reason = file, row, field, message
+        where = [p for p in (file, f"row {row}" if row is not None else None) if p]
+        if field:
+            where.append(f"field {field!r}")
+        super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
+
+
+class StoreError(MotaiError):
+    """The knowledge store (chroma) cannot be opened or queried."""
+
+
+class EmbedderError(MotaiError):
+    """The embedder cannot be loaded or fails on a batch."""

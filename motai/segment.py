@@ -1,0 +1,106 @@
+"""Split a text into the spans a moment can be evidenced by: sentences, then clauses.
+
+Offsets always index the original text, so evidence is an exact quote. Transcripts keep
+only the customer's turns (the agent's words are not the customer's moments), and spoken
+calls with no punctuation are cut into short word windows instead of sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SPEAKER = re.compile(
+    r"^[ \t]*(customer|caller|client|user|agent|support|rep|representative|assistant|operator)"
+    r"[ \t]*:[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CUSTOMER = {"customer", "caller", "client", "user"}
+# A sentence ends at . ! ? (runs of them, with closing quotes) followed by space, or a newline.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n+")
+# Clause breaks inside a long sentence.
+_CLAUSE = re.compile(
+    r"[;:]\s+|,\s+(?=(?:but|and|so|because|although|though|however|yet)\b)|\s+-+\s+"
+    r"|\s+(?=but\b)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\S+")
+
+MAX_WORDS = 28
+WINDOW_WORDS = 14
+MIN_CHARS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+def customer_regions(text: str, kind: str | None) -> list[tuple[int, int]]:
+    """The (start, end) regions a moment may come from: the customer's turns, or all of it."""
+    marks = list(_SPEAKER.finditer(text))
+    if kind != "transcript" and len(marks) < 2:
+        return [(0, len(text))]
+    if not marks:
+        return [(0, len(text))]
+    regions = []
+    if marks[0].start() > 0 and text[: marks[0].start()].strip():
+        regions.append((0, marks[0].start()))
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        if m.group(1).lower() in _CUSTOMER:
+            regions.append((m.end(), end))
+    return regions or [(0, len(text))]
+
+
+def _trim(text: str, start: int, end: int) -> Span | None:
+    while start < end and (text[start].isspace() or text[start] in ",;:-"):
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end - start < MIN_CHARS or not any(c.isalnum() for c in text[start:end]):
+        return None
+    return Span(start, end, text[start:end])
+
+
+def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    out, pos = [], start
+    for m in pattern.finditer(text, start, end):
+        out.append((pos, m.end()))
+        pos = m.end()
+    out.append((pos, end))
+    return out
+
+
+def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    words = list(_WORD.finditer(text, start, end))
+    if len(words) <= MAX_WORDS:
+        return [(start, end)]
+    step = WINDOW_WORDS
+    out = []
+    for i in range(0, len(words), step):
+        chunk = words[i : i + step]
+        if len(chunk) < 4 and out:  # fold a short tail into the window before it
+            out[-1] = (out[-1][0], chunk[-1].end())
+            break
+        out.append((chunk[0].start(), chunk[-1].end()))
+    return out
+
+
+def segments(text: str, kind: str | None = None) -> list[Span]:
+    """Sentences and clauses of the customer's words, each with exact offsets."""
+    spans: list[Span] = []
+    for r_start, r_end in customer_regions(text, kind):
+        for s_start, s_end in _split(text, r_start, r_end, _SENTENCE_END):
+            pieces = [(s_start, s_end)]
+            if len(_WORD.findall(text, s_start, s_end)) > MAX_WORDS:
+                pieces = [
+                    w for c in _split(text, s_start, s_end, _CLAUSE) for w in _windows(text, *c)
+                ]
+            for a, b in pieces:
+                span = _trim(text, a, b)
+                if span:
+                    spans.append(span)
+    return spans

@@ -1,0 +1,45 @@
+"""The test helpers themselves: FakeEmbedder is deterministic and unit-length."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import motai.testing
+from motai.embeddings import Embedder, get_embedder
+from motai.testing import FakeEmbedder, RecordingEmbedder
+
+
+def test_exports() -> None:
+    assert set(motai.testing.__all__) == {"FakeEmbedder", "RecordingEmbedder"}
+
+
+def test_fake_embedder_shape_norm_and_determinism() -> None:
+    fake = FakeEmbedder(dim=64)
+    assert isinstance(fake, Embedder)
+    assert fake.id == "fake:bow"
+    texts = ["Where is my order?", "", "where IS my order", "Love the fabric"]
+    v = fake.embed(texts)
+    assert v.shape == (4, 64) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(v, FakeEmbedder(dim=64).embed(texts))  # a new instance
+    assert np.allclose(v[0], v[2])  # case and punctuation do not matter
+    assert v[0] @ v[3] < v[0] @ fake.embed(["where is my parcel"])[0]
+    assert fake.embed([]).shape == (0, 64)
+
+
+def test_fake_embedder_dim_checked() -> None:
+    with pytest.raises(ValueError):
+        FakeEmbedder(dim=1)
+
+
+def test_recording_embedder_counts() -> None:
+    rec = RecordingEmbedder(FakeEmbedder())
+    assert get_embedder(rec) is rec
+    assert rec.id == "fake:bow"
+    out = rec.embed(["a b", "c"])
+    rec.embed(["d"])
+    assert (rec.calls, rec.n_texts, rec.texts) == (2, 3, ["a b", "c", "d"])
+    np.testing.assert_array_equal(out, FakeEmbedder().embed(["a b", "c"]))
+    rec.reset()
+    assert (rec.calls, rec.n_texts) == (0, 0)
