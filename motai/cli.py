@@ -386,5 +386,10 @@ def index_status(as_json: bool, **kw: str | None) -> None:
         click.echo(f"{k:>15}: {v}")
 
 
+from motai.evals.cli import eval_group  # noqa: E402
+
+cli.add_command(eval_group, "eval")
+
+
 def main() -> None:
     cli(prog_name="motai")

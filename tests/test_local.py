@@ -52,7 +52,8 @@ def test_acceptance_review_has_three_moments(tagger: Tagger) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Check out our new podcast episode!", "Follow us for daily crypto tips and giveaways!!"]
+    "text",
+    ["Check out our new podcast episode!", "Follow us for daily crypto tips and giveaways!!"],
 )
 def test_off_topic_text_is_none(tagger: Tagger, text: str) -> None:
     r = tagger.classifier.classify([TextItem(id="s", text=text, kind="social")])[0]
@@ -110,13 +111,13 @@ def test_excluding_items_changes_the_fit(store: KnowledgeStore, tagger: Tagger) 
 def test_cross_validation_floors(store: KnowledgeStore) -> None:
     """Held-out figures on the dev set (each fold fitted without its items).
 
-    Measured when written: stage macro-F1 0.46, valence macro-F1 0.83, moment stage
-    macro-F1 0.57. The floors sit ~0.05 below, to catch a real regression, not noise.
+    Measured when written: stage macro-F1 0.45-0.46, valence macro-F1 0.83, moment stage
+    macro-F1 0.57-0.58. The floors sit ~0.05 below, to catch a real regression, not noise.
     """
     items, results = cross_validate(store)
     assert len(results) == len(items) > 300
     assert [r.id for r in results] == [i.id for i in items]
     acc = accuracy(items, results, store.taxonomy.stage_ids)
-    assert acc.stage.macro_f1 >= 0.41, acc.stage
+    assert acc.stage.macro_f1 >= 0.40, acc.stage
     assert acc.valence.macro_f1 >= 0.77, acc.valence
     assert acc.moment_stage.macro_f1 >= 0.52, acc.moment_stage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -60,7 +61,7 @@ def test_long_sentence_is_cut_into_clauses() -> None:
     assert spans[0].text.startswith("I love the color")
     assert any(s.text.startswith("but the zipper broke") for s in spans)
     # Clauses never overlap and never drop a word of the sentence.
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert a.end <= b.start
     assert " ".join(s.text for s in spans).split() == text.split()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import motai.tagger as tagger_mod
-from motai import MotaiError, TagResult, Tagger, TextItem
+from motai import MotaiError, Tagger, TagResult, TextItem
 from motai.models import NONE_STAGE
 from motai.taxonomy import Taxonomy
 
@@ -50,7 +50,7 @@ def test_default_tagger_uses_motai_home(monkeypatch: pytest.MonkeyPatch, tagger:
     """`Tagger()` with no arguments puts its store under $MOTAI_HOME (not ~/.cache)."""
     seen = []
 
-    def fake(store, settings=None):  # noqa: ANN001, ANN202
+    def fake(store, settings=None):
         seen.append(store)
         return tagger.classifier
 
@@ -109,7 +109,7 @@ def test_tag_many_uses_default_batch_size(tagger: Tagger, monkeypatch: pytest.Mo
     sizes = []
     real = tagger._tag_batch
 
-    def spy(batch):  # noqa: ANN001, ANN202
+    def spy(batch):
         sizes.append(len(batch))
         return real(batch)
 
@@ -148,7 +148,7 @@ def test_one_failing_text_does_not_cost_the_batch(
     clf = tagger.classifier
     real = clf.classify
 
-    def flaky(batch):  # noqa: ANN001, ANN202
+    def flaky(batch):
         if any("BOOM" in x.text for x in batch):
             raise ValueError("cannot embed\nsecond line")
         return real(batch)
@@ -177,7 +177,7 @@ def test_classifier_loads_once_across_threads(
     calls = []
     shared = tagger.classifier
 
-    def slow_load(store, settings=None):  # noqa: ANN001, ANN202
+    def slow_load(store, settings=None):
         calls.append(threading.get_ident())
         time.sleep(0.3)  # wide window for a race
         return shared

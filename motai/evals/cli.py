@@ -1,0 +1,172 @@
+"""`motai eval run` and `motai eval compare`.
+
+Registered on the main `motai` group by motai/cli.py. Deliberately imports nothing from
+motai.cli, so either module can be imported first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from motai.errors import MotaiError
+
+
+def _fail(exc: MotaiError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group("eval", context_settings={"help_option_names": ["-h", "--help"]})
+def eval_group() -> None:
+    """Measure tagging against labelled sets, compare two runs, gate CI on regressions.
+
+    \b
+    Examples:
+      motai eval run evals/default.yaml -o runs/base
+      motai eval run evals/datasets/dev.jsonl -o runs/base
+      motai eval compare runs/base runs/new --fail-if-worse --config evals/default.yaml
+    """
+
+
+@eval_group.command("run")
+@click.argument("target", metavar="CONFIG.yaml|DATASET.jsonl")
+@click.option(
+    "-o",
+    "--output",
+    metavar="RUN_DIR",
+    help="Run folder. Default: eval-runs/NAME-TIMESTAMP.",
+)
+@click.option("--folds", type=click.IntRange(2, 100), help="Cross-validation folds (default 5).")
+@click.option("--model", help="Classifier (default: the config's, else 'local').")
+@click.option("--taxonomy", "taxonomy_src", metavar="NAME|FILE", help="Taxonomy name or file.")
+@click.option("--exemplars", metavar="FILE", help="Exemplar bank. Default: the bundled dev set.")
+@click.option("--store", "store_path", metavar="DIR", help="Index folder.")
+@click.option("--chroma-url", metavar="URL", help="Chroma server instead of a folder.")
+@click.option("--embedder", metavar="ID", help="local:minilm (default) or openai:...")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr (default: when stderr is a terminal).",
+)
+@click.option(
+    "--check", is_flag=True, help="Exit 1 when a run falls under the config's thresholds."
+)
+def eval_run(
+    target: str,
+    output: str | None,
+    folds: int | None,
+    model: str | None,
+    taxonomy_src: str | None,
+    exemplars: str | None,
+    store_path: str | None,
+    chroma_url: str | None,
+    embedder: str | None,
+    progress: bool | None,
+    check: bool,
+) -> None:
+    """Tag a labelled set and write predictions.jsonl, metrics.json and report.md.
+
+    TARGET is an eval config (YAML) or a labelled JSONL set. When the set is the local
+    classifier's exemplar bank, it is cross-validated so no item sees itself.
+
+    \b
+    Examples:
+      motai eval run evals/default.yaml
+      motai eval run evals/datasets/dev.jsonl -o runs/base --folds 10
+    """
+    import sys
+
+    from motai.evals.config import EvalConfig, load_config
+    from motai.evals.run import run_eval
+
+    try:
+        path = Path(target)
+        if path.suffix in {".yaml", ".yml"}:
+            cfg = load_config(path)
+        else:
+            if not path.is_file():
+                raise MotaiError(f"{path}: no such dataset file")
+            cfg = EvalConfig(name=path.stem, datasets=[path])
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        root = Path(output) if output else Path("eval-runs") / f"{cfg.name}-{stamp}"
+        show = sys.stderr.isatty() if progress is None else progress
+        failed: list[str] = []
+        for dataset in cfg.datasets:
+            run_dir = root if len(cfg.datasets) == 1 else root / dataset.stem
+            outcome = run_eval(
+                dataset,
+                run_dir,
+                model=model or cfg.model,
+                taxonomy=taxonomy_src or cfg.taxonomy,
+                exemplars=exemplars or cfg.exemplars,
+                store_path=store_path,
+                chroma_url=chroma_url,
+                embedder=embedder,
+                folds=folds or cfg.folds,
+                name=cfg.name if len(cfg.datasets) == 1 else f"{cfg.name}/{dataset.stem}",
+                progress=show,
+            )
+            m = outcome.metrics
+            ci = m["ci95"]["stage_macro_f1"]
+            cv = f", cross-validated ({m['folds']} folds)" if outcome.cross_validated else ""
+            click.echo(
+                f"{dataset}: n={m['n']}{cv}: stage acc {m['stage']['accuracy']:.3f}, "
+                f"macro-F1 {m['stage']['macro_f1']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]; "
+                f"valence acc {m['valence']['accuracy']:.3f}, "
+                f"macro-F1 {m['valence']['macro_f1']:.3f}; ECE {m['calibration']['ece']:.3f}"
+            )
+            click.echo(f"  wrote {run_dir}/report.md, metrics.json, predictions.jsonl")
+            for f in cfg.thresholds.check(m):
+                failed.append(f"{dataset}: {f}")
+                click.echo(f"  under threshold: {f}", err=True)
+    except MotaiError as exc:
+        raise _fail(exc) from None
+    if check and failed:
+        raise SystemExit(1)
+
+
+@eval_group.command("compare")
+@click.argument("run_a", type=click.Path(file_okay=False))
+@click.argument("run_b", type=click.Path(file_okay=False))
+@click.option(
+    "--fail-if-worse",
+    is_flag=True,
+    help="Exit 1 when B is significantly worse than A or under a floor of --config.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    metavar="CONFIG.yaml",
+    help="Eval config whose thresholds and class floors B must meet.",
+)
+@click.option("-o", "--output", metavar="FILE", help="Also write the markdown to FILE.")
+def eval_compare(
+    run_a: str, run_b: str, fail_if_worse: bool, config_file: str | None, output: str | None
+) -> None:
+    """Compare two run folders: side by side, paired bootstrap, McNemar, flipped items.
+
+    Prints a markdown summary fit for a pull-request comment.
+
+    \b
+    Examples:
+      motai eval compare runs/base runs/new
+      motai eval compare runs/base runs/new --fail-if-worse --config evals/default.yaml
+    """
+    from motai.evals.compare import compare_runs, gate, render_markdown
+    from motai.evals.config import load_config
+
+    try:
+        thresholds = load_config(config_file).thresholds if config_file else None
+        cmp = compare_runs(run_a, run_b)
+    except MotaiError as exc:
+        raise _fail(exc) from None
+    failures = gate(cmp, thresholds)
+    text = render_markdown(cmp, failures)
+    click.echo(text, nl=False)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    if fail_if_worse and failures:
+        click.echo(f"gate failed: {len(failures)} reason(s)", err=True)
+        raise SystemExit(1)

@@ -1,0 +1,410 @@
+"""`motai eval run`: tag a labelled set and write a run folder.
+
+A run folder holds:
+- `predictions.jsonl`: per item its id, text, gold labels and the predicted TagResult;
+- `metrics.json`: accuracy, macro-F1 and per-class scores, confusion matrices, kappa,
+  bootstrap intervals, calibration, coverage, latency and provenance;
+- `report.md`: the same for people, with the misclassified items listed.
+
+When the labelled set is the local classifier's own exemplar bank (same file content),
+every item is predicted by a classifier fitted without its fold (`motai.crossval`), so
+no item retrieves or learns from itself; the run records `"cross_validated": true`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from motai import __version__
+from motai.crossval import accuracy, cross_validate
+from motai.evals import stats
+from motai.labelled import LabelledItem, exemplars_path, load_labelled
+from motai.models import TagResult, TextItem
+from motai.store import KnowledgeStore
+from motai.tagger import Tagger
+from motai.taxonomy import Taxonomy, load_taxonomy
+
+LOCAL_MODELS = {"local", "local:default"}
+TEXT_SHOWN = 200
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    metrics: dict
+    cross_validated: bool
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    """HEAD of the git repository around `cwd` (default: the current folder), else None."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd or Path.cwd(),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def run_eval(
+    dataset: str | Path,
+    out_dir: str | Path,
+    *,
+    model: str = "local",
+    taxonomy: str | Path | Taxonomy | None = None,
+    exemplars: str | Path | None = None,
+    store_path: str | Path | None = None,
+    chroma_url: str | None = None,
+    embedder: str | None = None,
+    folds: int = 5,
+    tagger: Tagger | None = None,
+    name: str | None = None,
+    progress: bool = False,
+) -> RunOutcome:
+    """Evaluate `model` on the labelled `dataset`; write the run folder `out_dir`.
+
+    `tagger` reuses an existing Tagger (its taxonomy and store win over the other options).
+    """
+    dataset = Path(dataset)
+    if tagger is not None:
+        tax = tagger.taxonomy
+        model = tagger.model
+        exemplars = tagger._store_args["exemplars"]
+    else:
+        tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+    items = list(load_labelled(dataset, tax))
+    bank = exemplars_path(exemplars)
+    cross_validated = (
+        model in LOCAL_MODELS and bank.is_file() and sha256_file(bank) == sha256_file(dataset)
+    )
+    bar = _bar(len(items), progress)
+    if cross_validated:
+        store = (
+            tagger.store
+            if tagger is not None
+            else KnowledgeStore(
+                tax, embedder=embedder, exemplars=exemplars, path=store_path, url=chroma_url
+            )
+        )
+        store.ensure()
+        started = time.perf_counter()  # fitting each fold counts: it is part of CV's cost
+        gold, results = cross_validate(store, folds=folds, progress=bar)
+        # Same file content, so the same items in the same order; keep the dataset's copy.
+        assert [g.id for g in gold] == [i.id for i in items]
+        elapsed = time.perf_counter() - started
+        latencies = [elapsed / len(items) if items else 0.0] * len(items)
+    else:
+        tagger = tagger or Tagger(
+            model,
+            taxonomy=tax,
+            exemplars=exemplars,
+            embedder=embedder,
+            store_path=store_path,
+            chroma_url=chroma_url,
+        )
+        _ = tagger.classifier  # load the store and fit before the clock starts
+        started = time.perf_counter()
+        results, latencies = _tag_timed(tagger, items, bar)
+        elapsed = time.perf_counter() - started
+    metrics = compute_metrics(items, results, tax)
+    metrics["name"] = name or dataset.stem
+    metrics["cross_validated"] = cross_validated
+    metrics["folds"] = folds if cross_validated else None
+    metrics["latency"] = {
+        "total_s": round(elapsed, 3),
+        "mean_ms_per_item": round(1000 * elapsed / len(items), 2) if items else 0.0,
+        "p95_ms_per_item": round(1000 * _quantile(latencies, 0.95), 2),
+        "measured": "wall time per fold / item" if cross_validated else "wall time per batch",
+    }
+    metrics["provenance"] = {
+        "git_commit": git_commit(),
+        "taxonomy": tax.ref,
+        "taxonomy_hash": tax.hash,
+        "dataset": str(dataset),
+        "dataset_sha256": sha256_file(dataset),
+        "exemplars_sha256": sha256_file(bank) if model in LOCAL_MODELS and bank.is_file() else None,
+        "model": model,
+        "classifier": next((r.model for r in results if r.model), None),
+        "prompt_hash": None,
+        "motai_version": __version__,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_predictions(out / "predictions.jsonl", items, results, latencies)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    (out / "report.md").write_text(render_report(metrics, items, results), encoding="utf-8")
+    return RunOutcome(out, metrics, cross_validated)
+
+
+def _bar(total: int, show: bool) -> Callable[[int], None] | None:
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="evaluating", unit="text", file=sys.stderr)
+
+    def update(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return update
+
+
+def _tag_timed(
+    tagger: Tagger, items: Sequence[LabelledItem], bar: Callable[[int], None] | None
+) -> tuple[list[TagResult], list[float]]:
+    results: list[TagResult] = []
+    latencies: list[float] = []
+    size = tagger.batch_size
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        t0 = time.perf_counter()
+        done = list(tagger.tag_many([TextItem(id=i.id, text=i.text, kind=i.kind) for i in chunk]))
+        per = (time.perf_counter() - t0) / len(chunk)
+        results.extend(done)
+        latencies.extend([per] * len(chunk))
+        if bar:
+            bar(len(chunk))
+    return results, latencies
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def compute_metrics(
+    items: Sequence[LabelledItem], results: Sequence[TagResult], tax: Taxonomy
+) -> dict:
+    """Every figure of `metrics.json` except latency and provenance."""
+    acc = accuracy(items, results, tax.stage_ids)
+    gold_s = [i.stage for i in items]
+    pred_s = [r.stage for r in results]
+    gold_v = [i.valence for i in items]
+    pred_v = [r.valence for r in results]
+    correct = [g == p for g, p in zip(gold_s, pred_s, strict=True)]
+    conf = [r.confidence for r in results]
+    calib = stats.expected_calibration_error(conf, correct)
+    return {
+        "n": acc.n,
+        "errors": sum(not r.ok for r in results),
+        "stage": acc.stage.model_dump(),
+        "valence": acc.valence.model_dump(),
+        "joint_accuracy": acc.joint_accuracy,
+        "moment_stage": acc.moment_stage.model_dump(),
+        "moment_stage_valence": acc.moment_stage_valence.model_dump(),
+        "evidence_overlap": evidence_overlap(items, results),
+        "kappa": {
+            "stage": stats.cohen_kappa(gold_s, pred_s),
+            "valence": stats.cohen_kappa(gold_v, pred_v),
+        },
+        "confusion": {
+            "stage": stats.confusion(gold_s, pred_s, tax.labels),
+            "valence": stats.confusion(gold_v, pred_v, tax.valence_ids),
+        },
+        "ci95": {
+            "stage_macro_f1": stats.bootstrap_ci(gold_s, pred_s, "macro_f1"),
+            "valence_macro_f1": stats.bootstrap_ci(gold_v, pred_v, "macro_f1"),
+            "stage_accuracy": stats.bootstrap_ci(gold_s, pred_s, "accuracy"),
+            "valence_accuracy": stats.bootstrap_ci(gold_v, pred_v, "accuracy"),
+            "method": f"percentile bootstrap, {stats.BOOTSTRAP_RESAMPLES} resamples, "
+            f"seed {stats.BOOTSTRAP_SEED}",
+        },
+        "calibration": {
+            "ece": calib["ece"],
+            "bins": calib["bins"],
+            "coverage": stats.accuracy_at_coverage(conf, correct),
+            "on": "primary-stage correctness vs result confidence",
+        },
+    }
+
+
+def evidence_overlap(items: Sequence[LabelledItem], results: Sequence[TagResult]) -> dict:
+    """Per gold moment, the best character IoU with a predicted moment of the same stage."""
+    best: list[float] = []
+    for item, res in zip(items, results, strict=True):
+        for start, end, m in item.spans():
+            spans = [(p.start, p.end) for p in res.moments if p.stage == m.stage]
+            best.append(max((stats.span_iou((start, end), s) for s in spans), default=0.0))
+    return {
+        "gold_moments": len(best),
+        "mean_iou": round(sum(best) / len(best), 4) if best else 0.0,
+        "hit_at_0.5": round(sum(b >= 0.5 for b in best) / len(best), 4) if best else 0.0,
+    }
+
+
+def write_predictions(
+    path: Path,
+    items: Sequence[LabelledItem],
+    results: Sequence[TagResult],
+    latencies: Sequence[float],
+) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for item, res, lat in zip(items, results, latencies, strict=True):
+            row = {
+                "id": item.id,
+                "kind": item.kind,
+                "text": item.text,
+                "gold": {
+                    "stage": item.stage,
+                    "valence": item.valence,
+                    "moments": [m.model_dump() for m in item.moments],
+                },
+                "predicted": res.model_dump(),
+                "latency_ms": round(1000 * lat, 2),
+            }
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_predictions(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "predictions.jsonl"
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+# --- report.md -------------------------------------------------------------------------
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _short(text: str, limit: int = TEXT_SHOWN) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Iterator[str]:
+    yield "| " + " | ".join(header) + " |"
+    yield "|" + "|".join("---" for _ in header) + "|"
+    for r in rows:
+        yield "| " + " | ".join(_cell(c) for c in r) + " |"
+
+
+def _ci(ci: dict) -> str:
+    return f"{ci['low']:.3f} – {ci['high']:.3f}"
+
+
+def render_report(
+    metrics: dict, items: Sequence[LabelledItem], results: Sequence[TagResult]
+) -> str:
+    prov, ci = metrics["provenance"], metrics["ci95"]
+    lines = [f"# Eval: {metrics['name']}", ""]
+    lines.append(
+        f"{metrics['n']} items from `{prov['dataset']}` (sha256 {prov['dataset_sha256'][:12]}), "
+        f"model `{prov['model']}` ({prov['classifier']}), taxonomy {prov['taxonomy']}."
+    )
+    if metrics["cross_validated"]:
+        lines += [
+            "",
+            f"**The local classifier was cross-validated ({metrics['folds']} folds)**: this set "
+            "is also its exemplar bank, so each item was predicted by a classifier fitted "
+            "without its fold and never retrieved itself.",
+        ]
+    if metrics["errors"]:
+        lines += ["", f"{metrics['errors']} item(s) could not be tagged (counted as wrong)."]
+    lines += ["", "## Headline", ""]
+    lines += _table(
+        ["metric", "value", "95% CI"],
+        [
+            ["stage accuracy", f"{metrics['stage']['accuracy']:.3f}", _ci(ci["stage_accuracy"])],
+            ["stage macro-F1", f"{metrics['stage']['macro_f1']:.3f}", _ci(ci["stage_macro_f1"])],
+            [
+                "valence accuracy",
+                f"{metrics['valence']['accuracy']:.3f}",
+                _ci(ci["valence_accuracy"]),
+            ],
+            [
+                "valence macro-F1",
+                f"{metrics['valence']['macro_f1']:.3f}",
+                _ci(ci["valence_macro_f1"]),
+            ],
+            ["joint stage+valence accuracy", f"{metrics['joint_accuracy']:.3f}", ""],
+            ["Cohen's kappa, stage", f"{metrics['kappa']['stage']:.3f}", ""],
+            ["Cohen's kappa, valence", f"{metrics['kappa']['valence']:.3f}", ""],
+            ["moment stages macro-F1", f"{metrics['moment_stage']['macro_f1']:.3f}", ""],
+            [
+                "moment (stage, valence) macro-F1",
+                f"{metrics['moment_stage_valence']['macro_f1']:.3f}",
+                "",
+            ],
+            [
+                "evidence IoU (mean, same stage)",
+                f"{metrics['evidence_overlap']['mean_iou']:.3f}",
+                "",
+            ],
+            ["expected calibration error", f"{metrics['calibration']['ece']:.3f}", ""],
+            ["latency, mean ms/item", f"{metrics['latency']['mean_ms_per_item']:.1f}", ""],
+        ],
+    )
+    for key, title in (("stage", "Stage"), ("valence", "Valence")):
+        lines += ["", f"## {title} per class", ""]
+        lines += _table(
+            ["class", "precision", "recall", "F1", "support"],
+            [
+                [c, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", s["support"]]
+                for c, s in metrics[key]["per_class"].items()
+            ],
+        )
+    for key, title in (("stage", "Stage"), ("valence", "Valence")):
+        cm = metrics["confusion"][key]
+        lines += ["", f"## {title} confusion matrix (rows gold, columns predicted)", ""]
+        lines += _table(
+            ["gold \\ predicted", *cm["columns"]],
+            [[r, *row] for r, row in zip(cm["rows"], cm["matrix"], strict=True)],
+        )
+    lines += ["", "## Accuracy when the least confident are abstained", ""]
+    lines += _table(
+        ["coverage", "items", "stage accuracy", "confidence at least"],
+        [
+            [f"{c['coverage']:.0%}", c["n"], f"{c['accuracy']:.3f}", f"{c['min_confidence']:.3f}"]
+            for c in metrics["calibration"]["coverage"]
+        ],
+    )
+    wrong = [
+        (i, r)
+        for i, r in zip(items, results, strict=True)
+        if i.stage != r.stage or i.valence != r.valence
+    ]
+    lines += ["", f"## Misclassified items ({len(wrong)})", ""]
+    lines += _table(
+        ["id", "gold", "predicted", "confidence", "text"],
+        [
+            [
+                i.id,
+                f"{i.stage}/{i.valence}",
+                f"{r.stage}/{r.valence}" if r.ok else f"error: {r.error}",
+                f"{r.confidence:.2f}" if r.confidence is not None else "",
+                _short(i.text),
+            ]
+            for i, r in wrong
+        ],
+    )
+    lines += ["", "## Provenance", ""]
+    lines += _table(["", ""], [[k, v] for k, v in prov.items()])
+    return "\n".join(lines) + "\n"
