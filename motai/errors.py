@@ -35,3 +35,16 @@ class StoreError(MotaiError):
 
 class EmbedderError(MotaiError):
     """The embedder cannot be loaded or fails on a batch."""
+
+
+def validation_message(where: str, exc: object, loc: list[object] | None = None) -> str:
+    """One line for the first error of a pydantic ValidationError: `where: key.path: what`.
+
+    `loc` replaces the error's own location (e.g. to show a stage id instead of an index).
+    """
+    err = exc.errors()[0]  # type: ignore[attr-defined]
+    key = ".".join(str(p) for p in (err["loc"] if loc is None else loc)) or "(top level)"
+    msg = {"missing": "missing required key", "extra_forbidden": "unknown key"}.get(
+        err["type"], err["msg"]
+    )
+    return f"{where}: {key}: {msg}"

@@ -132,7 +132,7 @@ class LocalClassifier:
             if m["stage"] == none_id and m["type"] == "example":
                 t_vec.append(tax.embeddings[i])
                 t_y.append(none_id)
-                t_v.append("neutral" if "neutral" in self.valences else self.valences[0])
+                t_v.append(self._neutral())
         tx = np.array(t_vec, dtype=np.float32).reshape(len(t_vec), -1)
         self._text_head = _head(tx, t_y, c)
         self._text_valence = _head(tx, t_v, c)

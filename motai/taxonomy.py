@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from motai.errors import TaxonomyError
+from motai.errors import TaxonomyError, validation_message
 
 DEFAULT_TAXONOMY = "moments-of-truth"
 _ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
@@ -141,13 +141,7 @@ def _format_validation(path: str, exc: ValidationError, raw: dict) -> str:
     if len(loc) >= 2 and loc[0] == "stages" and isinstance(loc[1], int):
         with contextlib.suppress(KeyError, IndexError, AttributeError, TypeError):
             loc[1] = raw["stages"][loc[1]].get("id", loc[1])
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    msg = err["msg"]
-    if err["type"] == "missing":
-        msg = "missing required key"
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    return f"{path}: {key}: {msg}"
+    return validation_message(path, exc, loc)
 
 
 def parse_taxonomy(raw: object, path: str = "<taxonomy>") -> Taxonomy:

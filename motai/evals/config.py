@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from motai.errors import MotaiError, TaxonomyError
+from motai.errors import MotaiError, TaxonomyError, validation_message
 from motai.taxonomy import load_taxonomy
 
 
@@ -67,17 +67,6 @@ class EvalConfig(BaseModel):
     source: Path | None = Field(None, exclude=True)
 
 
-def _format(path: Path, exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = err["msg"]
-    if err["type"] == "missing":
-        msg = "missing required key"
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    return f"{path}: {key}: {msg}"
-
-
 def parse_config(raw: object, path: Path) -> EvalConfig:
     """Validate a parsed config; relative dataset, taxonomy and exemplar paths are resolved
     against the config file's folder, and class floors are checked against the taxonomy."""
@@ -86,7 +75,7 @@ def parse_config(raw: object, path: Path) -> EvalConfig:
     try:
         cfg = EvalConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format(path, exc)) from None
+        raise ConfigError(validation_message(str(path), exc)) from None
     base = path.parent
     datasets = []
     for i, d in enumerate(cfg.datasets):
