@@ -53,6 +53,48 @@ store_options = [
 ]
 
 
+llm_option_list = [
+    click.option(
+        "--base-url",
+        metavar="URL",
+        envvar="OPENAI_BASE_URL",
+        help="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure), e.g. "
+        "http://localhost:8000/v1. Default: $OPENAI_BASE_URL, else OpenAI. The key comes "
+        "from $OPENAI_API_KEY (not needed by a local server).",
+    ),
+    click.option(
+        "--prompt",
+        "prompt_id",
+        metavar="ID|FILE",
+        help="Prompt template (default classify.v1); see `motai prompts list`.",
+    ),
+    click.option(
+        "--concurrency",
+        default=4,
+        show_default=True,
+        type=click.IntRange(1, 256),
+        help="LLM requests in flight at once.",
+    ),
+    click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Send every request, even when the cache ($MOTAI_HOME/cache.sqlite) has it.",
+    ),
+    click.option(
+        "--redact",
+        is_flag=True,
+        help="Replace emails, phones, card numbers, @handles and URLs with placeholders "
+        "before anything is sent; evidence still points into the original text.",
+    ),
+]
+
+
+def llm_options(f):
+    for opt in reversed(llm_option_list):
+        f = opt(f)
+    return f
+
+
 def with_store_options(f):
     for opt in reversed(store_options):
         f = opt(f)
@@ -122,7 +164,14 @@ def cli() -> None:
     "--model",
     default="local",
     show_default=True,
-    help="Classifier. 'local' is the offline embedded classifier.",
+    help="'local' (offline embedded classifier), or an LLM: openai:gpt-4o-mini, or with "
+    "--base-url the server's model name (qwen2.5, llama3.1:8b).",
+)
+@llm_options
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Estimate requests, tokens and cost for an LLM model, then exit without sending.",
 )
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096))
 @click.option(
@@ -141,6 +190,12 @@ def tag(
     id_column: str | None,
     kind: str | None,
     model: str,
+    base_url: str | None,
+    prompt_id: str | None,
+    concurrency: int,
+    no_cache: bool,
+    redact: bool,
+    dry_run: bool,
     batch_size: int,
     progress: bool | None,
     quiet: bool,
@@ -162,6 +217,13 @@ def tag(
       motai tag posts.jsonl chats.jsonl -o tagged.jsonl
       cat posts.jsonl | motai tag - --kind social > tagged.jsonl
       motai tag reviews.csv --taxonomy b2b.yaml --store ./index -o -
+
+    \b
+    With an LLM (OpenAI key in OPENAI_API_KEY; a local server needs none):
+      motai tag reviews.csv --model openai:gpt-4o-mini --dry-run
+      motai tag reviews.csv --model openai:gpt-4o-mini --concurrency 8 -o tagged.jsonl
+      motai tag chats.jsonl --base-url http://localhost:8000/v1 --model qwen2.5 --redact
+      motai tag posts.jsonl --base-url http://localhost:11434/v1 --model llama3.1:8b
     """
     from motai.io import open_writer, read_items
     from motai.tagger import Tagger
@@ -175,6 +237,7 @@ def tag(
             store_path=store_path,
             chroma_url=chroma_url,
             batch_size=batch_size,
+            **_llm_kwargs(model, base_url, prompt_id, concurrency, no_cache, redact),
         )
         items = read_items(
             list(inputs),
@@ -186,6 +249,12 @@ def tag(
         first = next(items, None)  # file-level errors (missing column) surface before any work
         if first is None:
             raise click.ClickException("no rows to tag in " + ", ".join(inputs))
+        if dry_run:
+            if tagger.is_local:
+                raise click.ClickException("--dry-run estimates LLM requests: add --model")
+            rows = [x for x in _chain(first, items) if x.error is None]
+            click.echo(_format_estimate(tagger.classifier.dry_run(rows)))
+            return
         show_bar = not quiet and (sys.stderr.isatty() if progress is None else progress)
         counts: Counter[tuple[str, str]] = Counter()
         errors: list[str] = []
@@ -200,6 +269,46 @@ def tag(
         raise _fail(exc) from None
     if not quiet:
         _summary(counts, errors, tagger.taxonomy)
+        if tagger.ledger is not None:
+            from motai.llm.ledger import format_summary
+
+            click.echo(f"{tagger.model}: " + format_summary(tagger.ledger.summary()), err=True)
+
+
+def _llm_kwargs(
+    model: str,
+    base_url: str | None,
+    prompt_id: str | None,
+    concurrency: int,
+    no_cache: bool,
+    redact: bool,
+) -> dict:
+    """Tagger arguments for an LLM model; a local model only takes the defaults."""
+    if model in {"local", "local:default"}:
+        if prompt_id or redact:
+            raise click.ClickException(
+                "--prompt and --redact need an LLM model, e.g. --model openai:gpt-4o-mini"
+            )
+        return {}
+    return {
+        "base_url": base_url,
+        "prompt": prompt_id,
+        "concurrency": concurrency,
+        "cache": not no_cache,
+        "redact": redact,
+    }
+
+
+def _format_estimate(est: dict) -> str:
+    cost = est.get("cost_usd")
+    money = "cost unknown (no price for this model)" if cost is None else f"about ${cost:.4f}"
+    return (
+        f"dry run, nothing sent: {est['texts']} text(s) for {est['model']} at "
+        f"{est['endpoint']} with {est['prompt_version']}\n"
+        f"  {est['cached']} answered by the cache, {est['requests']} request(s) to send\n"
+        f"  about {est['prompt_tokens']} prompt + {est['completion_tokens']} completion "
+        f"tokens (without retries or repairs); {money}"
+    )
 
 
 def _chain(first: TextItem, rest: Iterator[TextItem]) -> Iterator[TextItem]:
@@ -386,9 +495,109 @@ def index_status(as_json: bool, **kw: str | None) -> None:
         click.echo(f"{k:>15}: {v}")
 
 
+@cli.group()
+def prompts() -> None:
+    """List, show and render the versioned prompt templates sent to LLMs.
+
+    A released prompt never changes; a new wording gets a new id (classify.v2). Every
+    result records the id and a hash of the template (prompt_version).
+
+    \b
+    Examples:
+      motai prompts list
+      motai prompts show classify.v1
+      motai prompts render "My parcel never arrived, @Shop help!" --kind social
+    """
+
+
+@prompts.command("list")
+def prompts_list() -> None:
+    """List the bundled prompts with their version hash.
+
+    \b
+    Examples:
+      motai prompts list
+    """
+    from motai.prompts import list_prompts
+
+    for p in list_prompts():
+        click.echo(f"{p.version}  {p.description}")
+
+
+@prompts.command("show")
+@click.argument("prompt_id", default="classify.v1", metavar="ID|FILE")
+def prompts_show(prompt_id: str) -> None:
+    """Print a prompt's file: templates and default parameters.
+
+    \b
+    Examples:
+      motai prompts show classify.v1
+    """
+    from motai.prompts import load_prompt
+
+    try:
+        p = load_prompt(prompt_id)
+    except MotaiError as exc:
+        raise _fail(exc) from None
+    click.echo(f"# {p.version}  ({p.path})")
+    click.echo(f"# params: {json.dumps(p.params)}")
+    click.echo("--- system (template) ---")
+    click.echo(p.system, nl=False)
+    click.echo("--- user (template) ---")
+    click.echo(p.user, nl=False)
+
+
+@prompts.command("render")
+@click.argument("text")
+@click.option("--prompt", "prompt_id", default="classify.v1", show_default=True, metavar="ID|FILE")
+@click.option("--kind", type=click.Choice(["review", "social", "transcript"]))
+@click.option("--k-examples", default=4, show_default=True, type=click.IntRange(0, 50))
+@click.option("--redact", is_flag=True, help="Show the messages as --redact sends them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the messages as JSON.")
+@with_store_options
+def prompts_render(
+    text: str,
+    prompt_id: str,
+    kind: str | None,
+    k_examples: int,
+    redact: bool,
+    as_json: bool,
+    **store_kw: str | None,
+) -> None:
+    """Print exactly the messages that would be sent for TEXT, retrieval included.
+
+    \b
+    Examples:
+      motai prompts render "Arrived two weeks late. Love the fabric though!"
+      motai prompts render "@Shop where is my order?" --kind social --json
+      motai prompts render "mail me at ann@example.com" --redact
+    """
+    from motai.llm.classifier import build_messages
+    from motai.prompts import load_prompt
+    from motai.retrieval import Retriever
+
+    try:
+        prompt = load_prompt(prompt_id)
+        retriever = Retriever(_store(**store_kw), k_examples=k_examples)
+        messages = build_messages(prompt, retriever, text, kind, redact=redact)
+    except MotaiError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        click.echo(json.dumps(messages, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"# {prompt.version}  params: {json.dumps(prompt.params)}")
+    for m in messages:
+        click.echo(f"--- {m['role']} ---")
+        click.echo(m["content"], nl=False)
+
+
 from motai.evals.cli import eval_group  # noqa: E402
 
 cli.add_command(eval_group, "eval")
+
+from motai.cache_cli import cache_group  # noqa: E402
+
+cli.add_command(cache_group, "cache")
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ that fold's items, so no item ever retrieves or learns from itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 from pydantic import BaseModel
 
@@ -52,6 +53,33 @@ def accuracy(
     )
 
 
+def iter_folds(
+    store: KnowledgeStore,
+    folds: int = 5,
+    settings: LocalSettings | None = None,
+    skip: Collection[str] = (),
+) -> Iterator[tuple[int, list[int], list[TagResult], float]]:
+    """Per fold: its number, the positions (in the bank file) of the items it predicts,
+    their results and the seconds taken, fitting included.
+
+    Item `i` of the bank is in fold `i % folds`; each fold's classifier is fitted without
+    the whole fold. Items whose id is in `skip` are not predicted, and a fold with nothing
+    left to predict is not fitted at all (for resuming an interrupted run).
+    """
+    items = list(load_labelled(store.exemplars_file, store.taxonomy))
+    for k in range(folds):
+        idx = [i for i in range(len(items)) if i % folds == k]
+        todo = [i for i in idx if items[i].id not in skip]
+        if not todo:
+            continue
+        started = time.perf_counter()
+        held = {items[i].id for i in idx}
+        clf = LocalClassifier(store, exclude_items=held, settings=settings)
+        batch = [TextItem(id=items[i].id, text=items[i].text, kind=items[i].kind) for i in todo]
+        results = clf.classify(batch)
+        yield k, todo, results, time.perf_counter() - started
+
+
 def cross_validate(
     store: KnowledgeStore,
     folds: int = 5,
@@ -61,12 +89,8 @@ def cross_validate(
     """Predict every exemplar with a classifier fitted on the other folds."""
     items = list(load_labelled(store.exemplars_file, store.taxonomy))
     results: list[TagResult | None] = [None] * len(items)
-    for k in range(folds):
-        idx = [i for i in range(len(items)) if i % folds == k]
-        held = {items[i].id for i in idx}
-        clf = LocalClassifier(store, exclude_items=held, settings=settings)
-        batch = [TextItem(id=items[i].id, text=items[i].text, kind=items[i].kind) for i in idx]
-        for i, r in zip(idx, clf.classify(batch), strict=True):
+    for _, idx, fold_results, _ in iter_folds(store, folds, settings):
+        for i, r in zip(idx, fold_results, strict=True):
             results[i] = r
         if progress:
             progress(len(idx))

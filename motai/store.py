@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from motai.embeddings import Embedder, get_embedder
 from motai.errors import StoreError
 from motai.labelled import exemplars_path, file_hash, load_labelled
+from motai.paths import motai_home
 from motai.segment import segments
 from motai.taxonomy import Taxonomy
 
@@ -36,11 +36,7 @@ _RARE_FIRST = ("UMOT", "AMOT", "ZMOT", "FMOT")
 
 def default_store_path() -> Path:
     """`$MOTAI_HOME/index`, else the user's cache folder."""
-    home = os.environ.get("MOTAI_HOME")
-    if home:
-        return Path(home) / "index"
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "motai" / "index"
+    return motai_home() / "index"
 
 
 @register_embedding_function

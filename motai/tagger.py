@@ -6,10 +6,12 @@ and `tag_many` only read shared state, so one Tagger can serve several threads.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from motai.embeddings import Embedder
 from motai.errors import MotaiError
@@ -19,6 +21,7 @@ from motai.store import KnowledgeStore
 from motai.taxonomy import Taxonomy, load_taxonomy
 
 DEFAULT_MODEL = "local"
+LOCAL_MODELS = {"local", "local:default"}
 
 
 class Tagger:
@@ -27,6 +30,11 @@ class Tagger:
     >>> tagger = Tagger()                       # offline, no key
     >>> tagger.tag("Arrived two weeks late. Love the fabric though!").stage
     'AMOT'
+
+    With an LLM (any OpenAI-compatible endpoint; key from OPENAI_API_KEY or `api_key`):
+
+        Tagger("openai:gpt-4o-mini")
+        Tagger("qwen2.5", base_url="http://localhost:8000/v1", concurrency=8, redact=True)
     """
 
     def __init__(
@@ -40,13 +48,39 @@ class Tagger:
         chroma_url: str | None = None,
         batch_size: int = 32,
         settings: LocalSettings | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        prompt: str | None = None,
+        concurrency: int = 4,
+        cache: bool | object = True,
+        redact: bool = False,
+        k_examples: int = 4,
+        exclude_items: Collection[str] = (),
+        chat: object | None = None,
     ) -> None:
         self.model = model or DEFAULT_MODEL
-        if self.model not in {"local", "local:default"}:
+        self.is_local = self.model in LOCAL_MODELS
+        if self.is_local and (base_url or prompt or redact or chat is not None):
             raise MotaiError(
-                f"unknown model {self.model!r}: this version tags with the local classifier "
-                "('local'); LLM providers are not available yet"
+                "--base-url, --prompt and --redact need an LLM model, e.g. "
+                "--model openai:gpt-4o-mini (the local classifier sends nothing anywhere)"
             )
+        if not self.is_local:
+            from motai.llm.providers import parse_model_id
+
+            parse_model_id(self.model, base_url or os.environ.get("OPENAI_BASE_URL"))
+        # LLMClassifier options (the key is kept here only to hand it to the provider).
+        self._llm_args = {
+            "base_url": base_url,
+            "api_key": api_key,
+            "prompt": prompt or "classify.v1",
+            "concurrency": concurrency,
+            "cache": cache,
+            "redact": redact,
+            "k_examples": k_examples,
+            "exclude_items": exclude_items,
+            "chat": chat,
+        }
         self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         self.batch_size = max(1, batch_size)
         self._store_args = {
@@ -56,7 +90,7 @@ class Tagger:
             "url": chroma_url,
         }
         self._settings = settings
-        self._classifier: LocalClassifier | None = None
+        self._classifier: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -64,14 +98,25 @@ class Tagger:
         return self.classifier.store
 
     @property
-    def classifier(self) -> LocalClassifier:
-        """The fitted classifier, loaded on first use (builds the store if stale)."""
+    def classifier(self) -> Any:
+        """The classifier (LocalClassifier or LLMClassifier), loaded on first use (builds
+        the store if stale)."""
         if self._classifier is None:
             with self._lock:
                 if self._classifier is None:
                     store = KnowledgeStore(self.taxonomy, **self._store_args)
-                    self._classifier = LocalClassifier(store, settings=self._settings)
+                    if self.is_local:
+                        self._classifier = LocalClassifier(store, settings=self._settings)
+                    else:
+                        from motai.llm.classifier import LLMClassifier
+
+                        self._classifier = LLMClassifier(store, self.model, **self._llm_args)
         return self._classifier
+
+    @property
+    def ledger(self) -> Any:
+        """Requests, retries, repairs, cache hits, tokens and cost so far (None if local)."""
+        return None if self.is_local else self.classifier.ledger
 
     def tag(self, text: str, *, id: str = "0", kind: str | None = None) -> TagResult:
         """Tag one text."""
@@ -107,7 +152,7 @@ class Tagger:
         return TagResult(
             id=item.id,
             kind=item.kind,
-            provider="local",
+            provider="local" if self.is_local else "openai",
             taxonomy_version=self.taxonomy.ref,
             error=error,
         )

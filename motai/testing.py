@@ -7,6 +7,14 @@
 texts that share none are orthogonal. It needs no model and no network, and embeds
 thousands of texts in milliseconds. `RecordingEmbedder` wraps any embedder and counts what
 it was asked to embed, to prove (say) that a fresh store is reused rather than re-embedded.
+
+`FakeProvider` (alias `FakeChatModel`) is a scripted chat model for `LLMClassifier`: it
+answers with the replies it was given (dicts, strings, exceptions), else with a
+`respond(request)` callable, rejects the strategies in `reject` with a 400 like a server
+that does not support them, and records every request it receives:
+
+    chat = FakeProvider(respond=quote_reply("SMOT", "glory"), reject={"json_schema"})
+    clf = LLMClassifier(store, "openai:fake", chat=chat)
 """
 
 from __future__ import annotations
@@ -14,13 +22,22 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from motai.embeddings import Embedder
 
-__all__ = ["FakeEmbedder", "RecordingEmbedder"]
+__all__ = [
+    "FakeChatModel",
+    "FakeEmbedder",
+    "FakeProvider",
+    "RecordingEmbedder",
+    "customer_text",
+    "quote_reply",
+    "rate_limited",
+]
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -80,3 +97,125 @@ class RecordingEmbedder:
             self.calls += 1
             self.texts.extend(texts)
         return self.inner.embed(texts)
+
+
+def customer_text(request: Any) -> str:
+    """The text between <customer_text> tags of a request's last user message."""
+    content = next(m["content"] for m in reversed(request.messages) if m["role"] == "user")
+    for m in request.messages:
+        if m["role"] == "user" and "<customer_text>" in m["content"]:
+            content = m["content"]
+    start = content.rindex("<customer_text>\n") + len("<customer_text>\n")
+    return content[start : content.rindex("\n</customer_text>")]
+
+
+def quote_reply(
+    stage: str = "SMOT", valence: str = "glory", confidence: float = 0.8, words: int = 4
+) -> Callable[[Any], dict[str, Any]]:
+    """A `respond` callable: a valid reply quoting the first `words` words of the text."""
+
+    def respond(request: Any) -> dict[str, Any]:
+        text = customer_text(request)
+        quote = " ".join(text.split()[:words]) or text
+        return {
+            "stage": stage,
+            "valence": valence,
+            "confidence": confidence,
+            "moments": [{"stage": stage, "valence": valence, "evidence": quote}],
+        }
+
+    return respond
+
+
+def rate_limited(retry_after: float | None = None, status: int = 429) -> Exception:
+    """The error a provider raises on a 429 (or 5xx with `status`), with its Retry-After."""
+    from motai.llm.providers import TransientError
+
+    return TransientError(f"HTTP {status}: rate limited", retry_after=retry_after, status=status)
+
+
+class FakeProvider:
+    """A scripted chat model implementing `motai.llm.providers.Provider`; no network.
+
+    Each request takes the next scripted reply, else `respond(request)`. A reply is a
+    dict (the decoded answer), a str (raw content, e.g. prose or broken JSON), a
+    `ChatReply`, or an exception instance, which is raised. `reject` holds strategies
+    answered with a 400 (`RequestRejected`), `reject_logprobs=True` rejects requests
+    asking for logprobs. `requests` holds every request received, rejected ones
+    included; `max_in_flight` the most requests it was serving at once.
+    """
+
+    name = "fake"
+
+    def __init__(
+        self,
+        replies: Sequence[Any] = (),
+        *,
+        respond: Callable[[Any], Any] | None = None,
+        model: str = "fake-model",
+        endpoint: str = "http://fake.invalid/v1",
+        reject: Sequence[str] = (),
+        reject_logprobs: bool = False,
+        delay: float = 0.0,
+        usage: tuple[int, int] | None = (100, 20),
+    ) -> None:
+        self.script = list(replies)
+        self.respond = respond
+        self.model = model
+        self.endpoint = endpoint
+        self.reject = set(reject)
+        self.reject_logprobs = reject_logprobs
+        self.delay = delay
+        self.usage = usage
+        self.requests: list[Any] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def calls(self) -> int:
+        return len(self.requests)
+
+    async def complete(self, request: Any) -> Any:
+        import asyncio
+        import copy
+        import json
+
+        from motai.llm.providers import ChatReply, RequestRejected
+
+        with self._lock:
+            self.requests.append(copy.deepcopy(request))
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            if request.strategy in self.reject:
+                raise RequestRejected(
+                    f"Error code: 400 - response_format strategy {request.strategy} "
+                    "is not supported",
+                    400,
+                )
+            if request.logprobs and self.reject_logprobs:
+                raise RequestRejected("Error code: 400 - logprobs is not supported", 400)
+            with self._lock:
+                reply = self.script.pop(0) if self.script else None
+            if reply is None:
+                if self.respond is None:
+                    raise AssertionError("FakeProvider: no scripted reply left")
+                reply = self.respond(request)
+            if isinstance(reply, BaseException):
+                raise reply
+            if isinstance(reply, ChatReply):
+                return reply
+            p, c = self.usage if self.usage else (None, None)
+            if isinstance(reply, dict):
+                if request.strategy == "tool_calling":
+                    return ChatReply(data=reply, prompt_tokens=p, completion_tokens=c)
+                return ChatReply(content=json.dumps(reply), prompt_tokens=p, completion_tokens=c)
+            return ChatReply(content=str(reply), prompt_tokens=p, completion_tokens=c)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+
+FakeChatModel = FakeProvider

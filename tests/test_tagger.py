@@ -207,7 +207,7 @@ def test_session_tagger_classifier_is_stable(tagger: Tagger) -> None:
     assert tagger.classifier is a
 
 
-@pytest.mark.parametrize("model", ["gpt-5", "openai:gpt-4o", "locale"])
+@pytest.mark.parametrize("model", ["gpt-5", "anthropic:claude-3", "locale"])
 def test_unknown_model_raises(model: str) -> None:
     with pytest.raises(MotaiError) as exc:
         Tagger(model)

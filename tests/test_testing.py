@@ -11,7 +11,16 @@ from motai.testing import FakeEmbedder, RecordingEmbedder
 
 
 def test_exports() -> None:
-    assert set(motai.testing.__all__) == {"FakeEmbedder", "RecordingEmbedder"}
+    assert set(motai.testing.__all__) == {
+        "FakeChatModel",
+        "FakeEmbedder",
+        "FakeProvider",
+        "RecordingEmbedder",
+        "customer_text",
+        "quote_reply",
+        "rate_limited",
+    }
+    assert all(hasattr(motai.testing, name) for name in motai.testing.__all__)
 
 
 def test_fake_embedder_shape_norm_and_determinism() -> None:

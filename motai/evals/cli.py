@@ -40,6 +40,8 @@ def eval_group() -> None:
 )
 @click.option("--folds", type=click.IntRange(2, 100), help="Cross-validation folds (default 5).")
 @click.option("--model", help="Classifier (default: the config's, else 'local').")
+@click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint of an LLM model.")
+@click.option("--prompt", metavar="ID|FILE", help="Prompt version of an LLM model.")
 @click.option("--taxonomy", "taxonomy_src", metavar="NAME|FILE", help="Taxonomy name or file.")
 @click.option("--exemplars", metavar="FILE", help="Exemplar bank. Default: the bundled dev set.")
 @click.option("--store", "store_path", metavar="DIR", help="Index folder.")
@@ -53,11 +55,18 @@ def eval_group() -> None:
 @click.option(
     "--check", is_flag=True, help="Exit 1 when a run falls under the config's thresholds."
 )
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start over: discard predictions already in RUN_DIR instead of resuming.",
+)
 def eval_run(
     target: str,
     output: str | None,
     folds: int | None,
     model: str | None,
+    base_url: str | None,
+    prompt: str | None,
     taxonomy_src: str | None,
     exemplars: str | None,
     store_path: str | None,
@@ -65,11 +74,14 @@ def eval_run(
     embedder: str | None,
     progress: bool | None,
     check: bool,
+    fresh: bool,
 ) -> None:
-    """Tag a labelled set and write predictions.jsonl, metrics.json and report.md.
+    """Tag a labelled set; write predictions.jsonl, metrics.json, report.md, report.html.
 
     TARGET is an eval config (YAML) or a labelled JSONL set. When the set is the local
-    classifier's exemplar bank, it is cross-validated so no item sees itself.
+    classifier's exemplar bank, it is cross-validated so no item sees itself. Run again
+    into the same RUN_DIR after an interruption, it resumes where it stopped (--fresh to
+    start over).
 
     \b
     Examples:
@@ -99,6 +111,9 @@ def eval_run(
                 dataset,
                 run_dir,
                 model=model or cfg.model,
+                base_url=base_url or cfg.base_url,
+                prompt=prompt or cfg.prompt,
+                fresh=fresh,
                 taxonomy=taxonomy_src or cfg.taxonomy,
                 exemplars=exemplars or cfg.exemplars,
                 store_path=store_path,
@@ -117,7 +132,10 @@ def eval_run(
                 f"valence acc {m['valence']['accuracy']:.3f}, "
                 f"macro-F1 {m['valence']['macro_f1']:.3f}; ECE {m['calibration']['ece']:.3f}"
             )
-            click.echo(f"  wrote {run_dir}/report.md, metrics.json, predictions.jsonl")
+            kept = f" ({m['resumed']} predictions kept from before)" if m["resumed"] else ""
+            click.echo(
+                f"  wrote {run_dir}/report.html, report.md, metrics.json, predictions.jsonl{kept}"
+            )
             for f in cfg.thresholds.check(m):
                 failed.append(f"{dataset}: {f}")
                 click.echo(f"  under threshold: {f}", err=True)
@@ -141,13 +159,20 @@ def eval_run(
     metavar="CONFIG.yaml",
     help="Eval config whose thresholds and class floors B must meet.",
 )
-@click.option("-o", "--output", metavar="FILE", help="Also write the markdown to FILE.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="DIR",
+    help="Also write DIR/compare.md and DIR/compare.html (a path ending in .md: that file "
+    "and the .html beside it).",
+)
 def eval_compare(
     run_a: str, run_b: str, fail_if_worse: bool, config_file: str | None, output: str | None
 ) -> None:
     """Compare two run folders: side by side, paired bootstrap, McNemar, flipped items.
 
-    Prints a markdown summary fit for a pull-request comment.
+    Prints a markdown summary fit for a pull-request comment; -o also writes it with a
+    self-contained HTML report (plots inline).
 
     \b
     Examples:
@@ -156,6 +181,7 @@ def eval_compare(
     """
     from motai.evals.compare import compare_runs, gate, render_markdown
     from motai.evals.config import load_config
+    from motai.evals.html import render_compare_html
 
     try:
         thresholds = load_config(config_file).thresholds if config_file else None
@@ -166,7 +192,16 @@ def eval_compare(
     text = render_markdown(cmp, failures)
     click.echo(text, nl=False)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        out = Path(output)
+        md, page = (
+            (out, out.with_suffix(".html"))
+            if out.suffix == ".md"
+            else (out / "compare.md", out / "compare.html")
+        )
+        md.parent.mkdir(parents=True, exist_ok=True)
+        md.write_text(text, encoding="utf-8")
+        page.write_text(render_compare_html(cmp, failures), encoding="utf-8")
+        click.echo(f"wrote {md} and {page}", err=True)
     if fail_if_worse and failures:
         click.echo(f"gate failed: {len(failures)} reason(s)", err=True)
         raise SystemExit(1)

@@ -170,17 +170,20 @@ def _short(text: str, limit: int = 120) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def verdict(cmp: Comparison) -> str:
+    """One line: B significantly worse, significantly better, or no significant difference."""
+    d = cmp.diff_ci
+    if cmp.b_worse_ci or cmp.b_worse_mcnemar:
+        return "B is significantly worse than A"
+    if d["low"] > 0 or (cmp.p_value < ALPHA and len(cmp.fixed) > len(cmp.broken)):
+        return "B is significantly better than A"
+    return "no significant difference"
+
+
 def render_markdown(cmp: Comparison, failures: list[str] | None = None) -> str:
     """A summary fit for a pull-request comment."""
     ma, mb = cmp.metrics_a, cmp.metrics_b
     d = cmp.diff_ci
-    verdict = (
-        "B is significantly worse than A"
-        if cmp.b_worse_ci or cmp.b_worse_mcnemar
-        else "B is significantly better than A"
-        if d["low"] > 0 or (cmp.p_value < ALPHA and len(cmp.fixed) > len(cmp.broken))
-        else "no significant difference"
-    )
     lines = [
         "## motai eval: A vs B",
         "",
@@ -188,7 +191,7 @@ def render_markdown(cmp: Comparison, failures: list[str] | None = None) -> str:
         f"n={ma.get('n', '?')}{', cross-validated' if ma.get('cross_validated') else ''})",
         f"- B: `{cmp.run_b}` ({mb.get('provenance', {}).get('model', '?')}, "
         f"n={mb.get('n', '?')}{', cross-validated' if mb.get('cross_validated') else ''})",
-        f"- **{verdict}** on {cmp.n_common} shared items: stage macro-F1 B - A = "
+        f"- **{verdict(cmp)}** on {cmp.n_common} shared items: stage macro-F1 B - A = "
         f"{d['point']:+.4f} (paired bootstrap 95% CI [{d['low']:+.4f}, {d['high']:+.4f}]); "
         f"McNemar exact p = {cmp.p_value:.4g} ({len(cmp.fixed)} fixed, "
         f"{len(cmp.broken)} broken)",

@@ -2,7 +2,7 @@
 
     name: default
     datasets: [datasets/dev.jsonl]     # relative to this file
-    model: local
+    model: local                       # or an LLM, with base_url and prompt
     folds: 5
     thresholds:
       min_stage_macro_f1: 0.42
@@ -60,6 +60,8 @@ class EvalConfig(BaseModel):
     name: str = Field(min_length=1)
     datasets: list[Path] = Field(min_length=1)
     model: str = "local"
+    base_url: str | None = None
+    prompt: str | None = None
     taxonomy: str | None = None
     exemplars: str | None = None
     folds: int = Field(5, ge=2)
@@ -84,7 +86,7 @@ def parse_config(raw: object, path: Path) -> EvalConfig:
             raise ConfigError(f"{path}: datasets.{i}: no such file: {full}")
         datasets.append(full)
     updates: dict[str, object] = {"datasets": datasets, "source": path}
-    for key in ("taxonomy", "exemplars"):
+    for key in ("taxonomy", "exemplars", "prompt"):
         value = getattr(cfg, key)
         if value and value != "bundled:dev" and Path(value).suffix in {".yaml", ".yml", ".jsonl"}:
             full = Path(value) if Path(value).is_absolute() else base / value

@@ -4,7 +4,10 @@ A run folder holds:
 - `predictions.jsonl`: per item its id, text, gold labels and the predicted TagResult;
 - `metrics.json`: accuracy, macro-F1 and per-class scores, confusion matrices, kappa,
   bootstrap intervals, calibration, coverage, latency and provenance;
-- `report.md`: the same for people, with the misclassified items listed.
+- `report.md`: the same for people, with the misclassified items listed;
+- `report.html`: the same with plots, self-contained (`motai.evals.html`);
+- `run.json`: the fingerprint of the run's configuration, for resuming
+  (`motai.evals.resume`).
 
 When the labelled set is the local classifier's own exemplar bank (same file content),
 every item is predicted by a classifier fitted without its fold (`motai.crossval`), so
@@ -14,18 +17,22 @@ no item retrieves or learns from itself; the run records `"cross_validated": tru
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from motai import __version__
-from motai.crossval import accuracy, cross_validate
-from motai.evals import stats
+from motai.crossval import accuracy, iter_folds
+from motai.errors import MotaiError
+from motai.evals import resume, stats
+from motai.evals.config import EvalConfig
+from motai.evals.html import render_run_html
 from motai.labelled import LabelledItem, exemplars_path, load_labelled
 from motai.models import TagResult, TextItem
 from motai.store import KnowledgeStore
@@ -33,6 +40,7 @@ from motai.tagger import Tagger
 from motai.taxonomy import Taxonomy, load_taxonomy
 
 LOCAL_MODELS = {"local", "local:default"}
+CONFIG_TAGGER_KEYS = ("model", "taxonomy", "exemplars", "base_url", "prompt")
 TEXT_SHOWN = 200
 
 
@@ -67,6 +75,49 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
+def make_tagger(
+    config: EvalConfig | Mapping[str, object] | None = None, **overrides: object
+) -> Tagger:
+    """The Tagger of an eval: the config's `model`, `taxonomy`, `exemplars`, `base_url`
+    and `prompt`, each overridden by a keyword that is not None (also `embedder`,
+    `store_path`, `chroma_url`...).
+
+    Options are passed to `Tagger(...)` only if its signature takes them, checked at call
+    time: before the LLM provider exists, `base_url` or `prompt` raise a clear MotaiError
+    instead of a TypeError.
+    """
+    opts: dict[str, object] = {}
+    if config is not None:
+        src = config.model_dump() if isinstance(config, EvalConfig) else dict(config)
+        opts |= {k: src[k] for k in CONFIG_TAGGER_KEYS if src.get(k) is not None}
+    opts |= {k: v for k, v in overrides.items() if v is not None}
+    params = inspect.signature(Tagger).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unsupported = sorted(k for k in opts if k not in params)
+        if unsupported:
+            flags = ", ".join("--" + k.replace("_", "-") for k in unsupported)
+            raise MotaiError(
+                f"{flags}: not supported by this motai's Tagger yet (it tags with the local "
+                "classifier only; LLM providers bring --model/--base-url/--prompt)"
+            )
+    model = opts.pop("model", None)
+    return Tagger(model, **opts)  # type: ignore[arg-type]
+
+
+def prompt_ref(prompt: str | Path | None) -> str | None:
+    """What identifies a prompt in a run's fingerprint: its version (`id#hash`) when motai
+    can load it, else the sha256 of the file, else the name as given."""
+    if prompt is None:
+        return None
+    try:
+        from motai.prompts import load_prompt
+
+        return load_prompt(prompt).version
+    except Exception:  # no prompt module yet, or an unknown name: the Tagger will say
+        path = Path(prompt)
+        return f"{path.name}#{sha256_file(path)[:12]}" if path.is_file() else str(prompt)
+
+
 def run_eval(
     dataset: str | Path,
     out_dir: str | Path,
@@ -81,114 +132,170 @@ def run_eval(
     tagger: Tagger | None = None,
     name: str | None = None,
     progress: bool = False,
+    base_url: str | None = None,
+    prompt: str | None = None,
+    fresh: bool = False,
 ) -> RunOutcome:
     """Evaluate `model` on the labelled `dataset`; write the run folder `out_dir`.
 
     `tagger` reuses an existing Tagger (its taxonomy and store win over the other options).
+    Run again into the same folder after an interruption, it resumes: predictions already
+    in `predictions.jsonl` for the same configuration (`run.json`) are kept, and on the
+    cross-validated path a fold whose items are all there is not fitted again.
+    `fresh=True` discards them.
     """
     dataset = Path(dataset)
     if tagger is not None:
         tax = tagger.taxonomy
         model = tagger.model
         exemplars = tagger._store_args["exemplars"]
+        embedder = tagger._store_args.get("embedder")
     else:
         tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     items = list(load_labelled(dataset, tax))
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        dup = next(x for x in ids if ids.count(x) > 1)
+        raise MotaiError(f"{dataset}: item ids must be unique (runs match items by id): {dup!r}")
     bank = exemplars_path(exemplars)
-    cross_validated = (
-        model in LOCAL_MODELS and bank.is_file() and sha256_file(bank) == sha256_file(dataset)
-    )
-    bar = _bar(len(items), progress)
-    if cross_validated:
-        store = (
-            tagger.store
-            if tagger is not None
-            else KnowledgeStore(
-                tax, embedder=embedder, exemplars=exemplars, path=store_path, url=chroma_url
-            )
-        )
-        store.ensure()
-        started = time.perf_counter()  # fitting each fold counts: it is part of CV's cost
-        gold, results = cross_validate(store, folds=folds, progress=bar)
-        # Same file content, so the same items in the same order; keep the dataset's copy.
-        assert [g.id for g in gold] == [i.id for i in items]
-        elapsed = time.perf_counter() - started
-        latencies = [elapsed / len(items) if items else 0.0] * len(items)
-    else:
-        tagger = tagger or Tagger(
-            model,
-            taxonomy=tax,
-            exemplars=exemplars,
-            embedder=embedder,
-            store_path=store_path,
-            chroma_url=chroma_url,
-        )
-        _ = tagger.classifier  # load the store and fit before the clock starts
-        started = time.perf_counter()
-        results, latencies = _tag_timed(tagger, items, bar)
-        elapsed = time.perf_counter() - started
+    local = model in LOCAL_MODELS
+    dataset_sha = sha256_file(dataset)
+    cross_validated = local and bank.is_file() and sha256_file(bank) == dataset_sha
+    if cross_validated and (base_url or prompt):
+        raise MotaiError("--base-url and --prompt are for LLM models, not the local classifier")
+    prompt_version = prompt_ref(prompt)
+    fingerprint = {
+        "dataset_sha256": dataset_sha,
+        "taxonomy_hash": tax.hash,
+        "exemplars_sha256": sha256_file(bank) if local and bank.is_file() else None,
+        "embedder": str(embedder) if embedder is not None else None,
+        "model": model,
+        "base_url": base_url,
+        "prompt": prompt_version,
+        "cross_validated": cross_validated,
+        "folds": folds if cross_validated else None,
+        "motai_version": __version__,
+    }
+    out = Path(out_dir)
+    kept = resume.begin(out, fingerprint, ids, fresh=fresh)
+    rows: dict[str, dict] = dict(kept)
+    bar = _bar(len(items), progress, initial=len(kept), cv=cross_validated)
+    todo = [i for i in items if i.id not in rows]
+    try:
+        with resume.RowLog(out / resume.PREDICTIONS) as log:
+            if cross_validated and todo:
+                store = (
+                    tagger.store
+                    if tagger is not None
+                    else KnowledgeStore(
+                        tax, embedder=embedder, exemplars=exemplars, path=store_path, url=chroma_url
+                    )
+                )
+                store.ensure()
+                # Same file content, so the same items in the same order: positions match.
+                for k, idx, fold_results, secs in iter_folds(store, folds, skip=rows.keys()):
+                    for i, r in zip(idx, fold_results, strict=True):
+                        rows[items[i].id] = prediction_row(items[i], r, secs / len(idx))
+                        log.write(rows[items[i].id])
+                    if bar:
+                        bar(len(idx), f"fold {k + 1}/{folds}")
+            elif todo:
+                tagger = tagger or make_tagger(
+                    None,
+                    model=model,
+                    taxonomy=tax,
+                    exemplars=exemplars,
+                    embedder=embedder,
+                    store_path=store_path,
+                    chroma_url=chroma_url,
+                    base_url=base_url,
+                    prompt=prompt,
+                )
+                _ = getattr(tagger, "classifier", None)  # load and fit before the clock starts
+                for item, r, secs in _tag_timed(tagger, todo):
+                    rows[item.id] = prediction_row(item, r, secs)
+                    log.write(rows[item.id])
+                    if bar:
+                        bar(1)
+    finally:
+        if bar:
+            bar(0, None, close=True)
+    results = [TagResult.model_validate(rows[i]["predicted"]) for i in ids]
+    latencies = [rows[i]["latency_ms"] / 1000 for i in ids]
     metrics = compute_metrics(items, results, tax)
     metrics["name"] = name or dataset.stem
     metrics["cross_validated"] = cross_validated
     metrics["folds"] = folds if cross_validated else None
+    metrics["resumed"] = len(kept)
     metrics["latency"] = {
-        "total_s": round(elapsed, 3),
-        "mean_ms_per_item": round(1000 * elapsed / len(items), 2) if items else 0.0,
+        "total_s": round(sum(latencies), 3),
+        "mean_ms_per_item": round(1000 * sum(latencies) / len(items), 2) if items else 0.0,
         "p95_ms_per_item": round(1000 * _quantile(latencies, 0.95), 2),
-        "measured": "wall time per fold / item" if cross_validated else "wall time per batch",
+        "measured": "wall time per fold (fitting included) / its items"
+        if cross_validated
+        else "wall time per batch / its items",
     }
     metrics["provenance"] = {
         "git_commit": git_commit(),
         "taxonomy": tax.ref,
         "taxonomy_hash": tax.hash,
         "dataset": str(dataset),
-        "dataset_sha256": sha256_file(dataset),
-        "exemplars_sha256": sha256_file(bank) if model in LOCAL_MODELS and bank.is_file() else None,
+        "dataset_sha256": dataset_sha,
+        "exemplars_sha256": fingerprint["exemplars_sha256"],
         "model": model,
+        "base_url": base_url,
         "classifier": next((r.model for r in results if r.model), None),
-        "prompt_hash": None,
+        "prompt_hash": next((r.prompt_version for r in results if r.prompt_version), None)
+        or prompt_version,
         "motai_version": __version__,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_predictions(out / "predictions.jsonl", items, results, latencies)
+    resume.write_rows(out / resume.PREDICTIONS, [rows[i] for i in ids])
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_report(metrics, items, results), encoding="utf-8")
+    (out / "report.html").write_text(render_run_html(metrics, items, results), encoding="utf-8")
+    resume.finish(out)
     return RunOutcome(out, metrics, cross_validated)
 
 
-def _bar(total: int, show: bool) -> Callable[[int], None] | None:
+def _bar(total: int, show: bool, initial: int = 0, cv: bool = False) -> Callable[..., None] | None:
+    """A tqdm bar on stderr, per item (or per fold when cross-validating), or None."""
     if not show:
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc="evaluating", unit="text", file=sys.stderr)
+    bar = tqdm(
+        total=total,
+        initial=initial,
+        desc="cross-validating" if cv else "evaluating",
+        unit="text",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
-    def update(n: int) -> None:
-        bar.update(n)
-        if bar.n >= total:
+    def update(n: int, note: str | None = None, close: bool = False) -> None:
+        if n:
+            bar.update(n)
+        if note:
+            bar.set_postfix_str(note)
+        if close:
             bar.close()
 
     return update
 
 
 def _tag_timed(
-    tagger: Tagger, items: Sequence[LabelledItem], bar: Callable[[int], None] | None
-) -> tuple[list[TagResult], list[float]]:
-    results: list[TagResult] = []
-    latencies: list[float] = []
-    size = tagger.batch_size
+    tagger: Tagger, items: Sequence[LabelledItem]
+) -> Iterator[tuple[LabelledItem, TagResult, float]]:
+    """Each item with its result and its share of its batch's wall time, batch by batch."""
+    size = getattr(tagger, "batch_size", 32)
     for start in range(0, len(items), size):
         chunk = items[start : start + size]
         t0 = time.perf_counter()
         done = list(tagger.tag_many([TextItem(id=i.id, text=i.text, kind=i.kind) for i in chunk]))
         per = (time.perf_counter() - t0) / len(chunk)
-        results.extend(done)
-        latencies.extend([per] * len(chunk))
-        if bar:
-            bar(len(chunk))
-    return results, latencies
+        for item, r in zip(chunk, done, strict=True):
+            yield item, r, per
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -258,6 +365,22 @@ def evidence_overlap(items: Sequence[LabelledItem], results: Sequence[TagResult]
     }
 
 
+def prediction_row(item: LabelledItem, res: TagResult, latency_s: float) -> dict:
+    """One line of `predictions.jsonl`: the item, its gold labels and the prediction."""
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "text": item.text,
+        "gold": {
+            "stage": item.stage,
+            "valence": item.valence,
+            "moments": [m.model_dump() for m in item.moments],
+        },
+        "predicted": res.model_dump(mode="json"),
+        "latency_ms": round(1000 * latency_s, 2),
+    }
+
+
 def write_predictions(
     path: Path,
     items: Sequence[LabelledItem],
@@ -266,19 +389,7 @@ def write_predictions(
 ) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for item, res, lat in zip(items, results, latencies, strict=True):
-            row = {
-                "id": item.id,
-                "kind": item.kind,
-                "text": item.text,
-                "gold": {
-                    "stage": item.stage,
-                    "valence": item.valence,
-                    "moments": [m.model_dump() for m in item.moments],
-                },
-                "predicted": res.model_dump(),
-                "latency_ms": round(1000 * lat, 2),
-            }
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(prediction_row(item, res, lat), ensure_ascii=False) + "\n")
 
 
 def read_predictions(run_dir: str | Path) -> list[dict]:

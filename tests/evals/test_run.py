@@ -1,7 +1,8 @@
 """`run_eval` and `motai eval run` on a small exemplar bank, so every test stays fast.
 
 The bank is 41 items of the dev set; the eval set is 20 other dev items (tagged by a
-classifier fitted on the bank) or the bank itself (cross-validated).
+classifier fitted on the bank) or the bank itself (cross-validated). Both come from
+tests/evals/conftest.py, shared with the resume tests.
 """
 
 from __future__ import annotations
@@ -19,28 +20,9 @@ from motai.evals.run import read_predictions, run_eval
 from motai.local import LocalClassifier
 from motai.metrics import label_scores
 from motai.tagger import Tagger
-from motai.taxonomy import Taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "evals" / "datasets" / "dev.jsonl"
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    lines = DEV.read_text(encoding="utf-8").splitlines()
-    root = tmp_path_factory.mktemp("evals")
-    bank = root / "bank.jsonl"
-    bank.write_text("\n".join(lines[::9]) + "\n", encoding="utf-8")
-    data = root / "data.jsonl"
-    data.write_text("\n".join(lines[4::9][:20]) + "\n", encoding="utf-8")
-    return {"bank": bank, "data": data, "index": root / "index"}
-
-
-@pytest.fixture(scope="module")
-def small_tagger(files: dict[str, Path], taxonomy: Taxonomy) -> Tagger:
-    tagger = Tagger(taxonomy=taxonomy, exemplars=files["bank"], store_path=files["index"])
-    _ = tagger.classifier  # build the store once for the module
-    return tagger
 
 
 def test_run_writes_a_complete_run_folder(
@@ -142,7 +124,13 @@ def test_cli_eval_run_and_compare(files: dict[str, Path], tmp_path: Path) -> Non
     res = runner.invoke(cli, ["eval", "run", str(files["data"]), "-o", str(run_dir), *base])
     assert res.exit_code == 0, res.output
     assert "n=20" in res.stdout and "cross-validated" not in res.stdout
-    assert {p.name for p in run_dir.iterdir()} == {"predictions.jsonl", "metrics.json", "report.md"}
+    assert {p.name for p in run_dir.iterdir()} == {
+        "predictions.jsonl",
+        "metrics.json",
+        "report.md",
+        "report.html",
+        "run.json",
+    }
 
     res = runner.invoke(cli, ["eval", "compare", str(run_dir), str(run_dir), "--fail-if-worse"])
     assert res.exit_code == 0, res.output

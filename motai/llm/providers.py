@@ -1,0 +1,307 @@
+"""Chat model providers: one small protocol, one OpenAI-compatible implementation.
+
+A provider sends one chat request with a structured-output strategy and returns the raw
+reply; it never retries, parses or caches (the classifier does). Another backend is one
+class with `name`, `model`, `endpoint` and `async complete(request) -> ChatReply`, that
+raises `TransientError` (retry later), `RequestRejected` (this request shape is refused:
+the classifier tries the next strategy) or `ProviderError` (give up: bad key, no model).
+
+Strategies, best first:
+- `json_schema`: `response_format={"type": "json_schema", ...}` (strict structured output);
+- `tool_calling`: one forced function call whose parameters are the reply schema;
+- `json_mode`: `response_format={"type": "json_object"}`, the schema in the prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlparse
+
+from motai.errors import MotaiError
+
+STRATEGIES = ("json_schema", "tool_calling", "json_mode")
+NO_KEY = "sk-no-key"
+_SECRET = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{6,}|(?<=Bearer )[A-Za-z0-9_\-\.=]{8,}|(?<=api-key: )\S{8,})"
+)
+
+
+def mask_secrets(text: str, *secrets: str | None) -> str:
+    """Hide API keys: `sk-...` tokens, bearer tokens and the given secret values."""
+    out = str(text)
+    for s in secrets:
+        if s and len(s) >= 4 and s != NO_KEY:
+            out = out.replace(s, "***")
+    return _SECRET.sub("***", out)
+
+
+class ProviderError(MotaiError):
+    """A request that cannot succeed by retrying: bad key, unknown model, bad endpoint."""
+
+
+class TransientError(Exception):
+    """429, 5xx, a timeout or a dropped connection: worth retrying after a pause."""
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class RequestRejected(Exception):
+    """400/422: the server refused this request's shape (strategy, logprobs...)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class ChatRequest:
+    messages: list[dict[str, str]]
+    strategy: str
+    schema: dict[str, Any]
+    tool: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    logprobs: bool = False
+
+
+@dataclass
+class ChatReply:
+    """The model's answer: `data` when the endpoint decoded it (tool arguments), else
+    `content`; token usage and logprobs when the endpoint reports them."""
+
+    content: str | None = None
+    data: dict[str, Any] | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    logprobs: list[tuple[str, float]] | None = None
+
+    @property
+    def text(self) -> str:
+        """The reply as text (for the repair request and for errors)."""
+        if self.data is not None:
+            return json.dumps(self.data, ensure_ascii=False)
+        return self.content or ""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    model: str
+    endpoint: str
+
+    async def complete(self, request: ChatRequest) -> ChatReply: ...
+
+
+def parse_model_id(model: str, base_url: str | None = None) -> str:
+    """The model name the endpoint knows.
+
+    `openai:gpt-4o-mini` -> `gpt-4o-mini`. With a base URL every id is the server's own
+    name (`qwen2.5`, `openai:qwen2.5`, `qwen2.5:7b` for Ollama); without one, only
+    `openai:NAME` is accepted (so a typo such as `locale` never becomes a paid request).
+    """
+    model = model.strip()
+    if model.startswith("openai:"):
+        name = model.split(":", 1)[1]
+    elif base_url:
+        name = model
+    elif ":" in model:
+        prefix = model.split(":", 1)[0]
+        raise MotaiError(
+            f"unknown provider {prefix!r} in model {model!r}: use 'openai:NAME' "
+            "(any OpenAI-compatible server with --base-url) or 'local'"
+        )
+    else:
+        raise MotaiError(
+            f"unknown model {model!r}: use 'local' (offline), 'openai:NAME' "
+            "(e.g. openai:gpt-4o-mini), or --base-url URL with the server's model name"
+        )
+    if not name:
+        raise MotaiError(f"model {model!r} has no name after the provider prefix")
+    return name
+
+
+def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str | None, str]:
+    """(base_url, api_key) from the arguments, else `OPENAI_BASE_URL` / `OPENAI_API_KEY`.
+
+    A local server needs no key: with a base URL and no key, a dummy key is sent.
+    """
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    api_key = api_key or os.environ.get("OPENAI_API_KEY") or None
+    if not api_key:
+        if not base_url:
+            raise ProviderError(
+                "no API key: set OPENAI_API_KEY, or pass --base-url (OPENAI_BASE_URL) to "
+                "use your own OpenAI-compatible server"
+            )
+        api_key = NO_KEY
+    return base_url, api_key
+
+
+def _retry_after(exc: Any) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _self_hosted(base_url: str | None) -> bool:
+    """A server other than OpenAI's and Azure OpenAI's (vLLM, Ollama, llama.cpp...)."""
+    if not base_url:
+        return False
+    host = (urlparse(base_url).hostname or "").lower()
+    return not (host == "api.openai.com" or host.endswith(".openai.azure.com"))
+
+
+def _is_validation_error(exc: Any) -> bool:
+    """True for a 5xx that is really the server refusing the request body (FastAPI
+    validation errors reported as 500 by llama-cpp-python's server)."""
+    text = f"{exc} {getattr(exc, 'body', '')}"
+    return "validation error" in text and "'body'" in text
+
+
+class OpenAIProvider:
+    """Any OpenAI-compatible chat endpoint, through langchain's `ChatOpenAI`.
+
+    OpenAI itself, Azure OpenAI (the deployment's `/openai/v1` URL), vLLM, Ollama,
+    llama.cpp's server... The SDK's own retries are off: the classifier retries, so every
+    retry is counted in the ledger.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        from langchain_openai import ChatOpenAI
+
+        self.model = model
+        self.base_url, self._key = resolve_endpoint(base_url, api_key)
+        self.endpoint = mask_secrets(self.base_url or "https://api.openai.com/v1", self._key)
+        self._llm = ChatOpenAI(
+            model=model,
+            base_url=self.base_url,
+            api_key=self._key,
+            max_retries=0,
+            timeout=timeout,
+            use_responses_api=False,
+        )
+
+    def __repr__(self) -> str:  # never the key
+        return f"OpenAIProvider(model={self.model!r}, endpoint={self.endpoint!r})"
+
+    def _runnable(self, req: ChatRequest) -> Any:
+        kw: dict[str, Any] = dict(req.params)
+        if req.logprobs:
+            kw["logprobs"] = True
+        if "max_tokens" in kw and _self_hosted(self.base_url):
+            # langchain-openai sends `max_completion_tokens`, which llama.cpp's and older
+            # vLLM servers ignore (the reply then runs to the context size): send both.
+            kw["extra_body"] = {**kw.get("extra_body", {}), "max_tokens": kw["max_tokens"]}
+        if req.strategy == "json_schema":
+            return self._llm.bind(
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "moment_of_truth_tag",
+                        "schema": req.schema,
+                        "strict": True,
+                    },
+                },
+                **kw,
+            )
+        if req.strategy == "tool_calling":
+            name = req.tool["function"]["name"]
+            return self._llm.bind_tools([req.tool], tool_choice=name, **kw)
+        if req.strategy == "json_mode":
+            return self._llm.bind(response_format={"type": "json_object"}, **kw)
+        raise ValueError(f"unknown strategy {req.strategy!r}")
+
+    async def complete(self, request: ChatRequest) -> ChatReply:
+        import openai
+
+        try:
+            msg = await self._runnable(request).ainvoke(request.messages)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+            raise RequestRejected(self._mask(exc), getattr(exc, "status_code", None)) from None
+        except openai.RateLimitError as exc:
+            raise TransientError(self._mask(exc), _retry_after(exc), 429) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise TransientError(self._mask(exc) or type(exc).__name__) from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            if status >= 500 and _is_validation_error(exc):
+                # llama-cpp-python's server answers a request shape it does not accept
+                # (response_format json_schema) with a 500 carrying the request's
+                # validation error: retrying cannot help, the next strategy might.
+                raise RequestRejected(self._mask(exc), status) from None
+            if status in (408, 409) or status >= 500:
+                raise TransientError(self._mask(exc), _retry_after(exc), status) from None
+            raise ProviderError(f"{self.endpoint}: HTTP {status}: {self._mask(exc)}") from None
+        return self._reply(msg)
+
+    def _mask(self, exc: BaseException) -> str:
+        text = str(exc)
+        body = getattr(exc, "body", None)
+        if body and str(body) not in text:  # the SDK shows only the status for some bodies
+            text += f" - {json.dumps(body, default=str)[:500]}"
+        return mask_secrets(" ".join(text.split()), self._key)
+
+    @staticmethod
+    def _reply(msg: Any) -> ChatReply:
+        usage = getattr(msg, "usage_metadata", None) or {}
+        meta = getattr(msg, "response_metadata", None) or {}
+        data = None
+        content = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+        if getattr(msg, "tool_calls", None):
+            data = dict(msg.tool_calls[0].get("args") or {})
+        elif getattr(msg, "invalid_tool_calls", None):
+            content = msg.invalid_tool_calls[0].get("args") or content
+        else:
+            parsed = (getattr(msg, "additional_kwargs", None) or {}).get("parsed")
+            if isinstance(parsed, dict):
+                data = parsed
+        lp = meta.get("logprobs") or {}
+        tokens = None
+        if isinstance(lp, dict) and lp.get("content"):
+            tokens = [
+                (t.get("token", ""), float(t.get("logprob", 0.0)))
+                for t in lp["content"]
+                if isinstance(t, dict)
+            ]
+        return ChatReply(
+            content=content,
+            data=data,
+            prompt_tokens=usage.get("input_tokens"),
+            completion_tokens=usage.get("output_tokens"),
+            logprobs=tokens,
+        )
