@@ -58,17 +58,25 @@ def iter_folds(
     folds: int = 5,
     settings: LocalSettings | None = None,
     skip: Collection[str] = (),
+    by_source: bool = False,
 ) -> Iterator[tuple[int, list[int], list[TagResult], float]]:
     """Per fold: its number, the positions (in the bank file) of the items it predicts,
     their results and the seconds taken, fitting included.
 
     Item `i` of the bank is in fold `i % folds`; each fold's classifier is fitted without
     the whole fold. Items whose id is in `skip` are not predicted, and a fold with nothing
-    left to predict is not fitted at all (for resuming an interrupted run).
+    left to predict is not fitted at all (for resuming an interrupted run). With
+    `by_source`, each fold is one `source` instead: every text is predicted by a classifier
+    that never saw its source, a sterner test of texts unlike the bank.
     """
     items = list(load_labelled(store.exemplars_file, store.taxonomy))
-    for k in range(folds):
-        idx = [i for i in range(len(items)) if i % folds == k]
+    if by_source:
+        sources = sorted({it.source or "" for it in items})
+        fold_of = [sources.index(it.source or "") for it in items]
+    else:
+        fold_of = [i % folds for i in range(len(items))]
+    for k in sorted(set(fold_of)):
+        idx = [i for i in range(len(items)) if fold_of[i] == k]
         todo = [i for i in idx if items[i].id not in skip]
         if not todo:
             continue
@@ -85,11 +93,12 @@ def cross_validate(
     folds: int = 5,
     settings: LocalSettings | None = None,
     progress: Callable[[int], None] | None = None,
+    by_source: bool = False,
 ) -> tuple[list[LabelledItem], list[TagResult]]:
-    """Predict every exemplar with a classifier fitted on the other folds."""
+    """Predict every exemplar with a classifier fitted on the other folds (or sources)."""
     items = list(load_labelled(store.exemplars_file, store.taxonomy))
     results: list[TagResult | None] = [None] * len(items)
-    for _, idx, fold_results, _ in iter_folds(store, folds, settings):
+    for _, idx, fold_results, _ in iter_folds(store, folds, settings, by_source=by_source):
         for i, r in zip(idx, fold_results, strict=True):
             results[i] = r
         if progress:

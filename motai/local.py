@@ -202,7 +202,7 @@ class LocalClassifier:
         share = scores / max(float(scores.sum()), 1e-12)
         k = int(share.argmax())
         primary = self.stages[k]
-        evidence = p[:, : len(self.stages)].max(axis=1)
+        evidence = p[:, k]  # the primary moment's valence: its own segments speak loudest
         seg_tone = (evidence[:, None] * pv).sum(axis=0) / max(float(evidence.sum()), 1e-12)
         valence = self.valences[int((ptv + cfg.segment_valence_weight * seg_tone).argmax())]
 

@@ -202,6 +202,7 @@ class OpenAIProvider:
         api_key: str | None = None,
         timeout: float = 120.0,
     ) -> None:
+        import httpx
         from langchain_openai import ChatOpenAI
 
         self.model = model
@@ -212,7 +213,10 @@ class OpenAIProvider:
             base_url=self.base_url,
             api_key=self._key,
             max_retries=0,
-            timeout=timeout,
+            # An httpx.Timeout (unhashable) makes langchain build this provider its own
+            # HTTP client instead of reusing a process-wide cached one: pooled connections
+            # belong to the event loop that opened them, and each classifier has its own.
+            timeout=httpx.Timeout(timeout),
             use_responses_api=False,
         )
 

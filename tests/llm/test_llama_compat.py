@@ -67,3 +67,14 @@ def test_max_tokens_reaches_self_hosted_servers(url: str | None, taxonomy: Taxon
         sent = {**payload, **payload.get("extra_body", {})}
         assert sent.get("max_completion_tokens", sent.get("max_tokens")) == 600
         assert ("max_tokens" in sent) is (url is not None), (strategy, sent.keys())
+
+
+def test_each_provider_has_its_own_http_client() -> None:
+    """langchain caches one async HTTP client per (base URL, timeout) for the process; its
+    pooled connections belong to the event loop that opened them, and every classifier
+    runs its own loop, so a second Tagger would reuse dead connections (seen as one
+    duplicated request per new Tagger against the llama.cpp server)."""
+    url = "http://127.0.0.1:8080/v1"
+    a = OpenAIProvider("m", base_url=url, api_key="sk-test-key-000")
+    b = OpenAIProvider("m", base_url=url, api_key="sk-test-key-000")
+    assert a._llm.root_async_client._client is not b._llm.root_async_client._client

@@ -1,0 +1,263 @@
+"""End to end through a REAL OpenAI-compatible server: llama-cpp-python serving
+SmolLM2-135M-Instruct on 127.0.0.1, with the openai SDK and langchain unchanged.
+
+The model is tiny, so its labels are poor; these tests check the plumbing: every row is
+either a valid tag (known labels, evidence an exact quote of the text) or carries an
+error; the structured-output strategy the server refuses is detected and the fallback
+remembered; a re-run is answered from the cache with no request; `--redact` keeps the
+personal data off the wire; no API key reaches a request body, an output or the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from llama_fixture import llama_server_fixture  # noqa: F401 (registers `llama_server`)
+
+from motai.cli import cli
+from motai.llm.injection import load_injection_cases, measure_injection
+from motai.models import TagResult
+from motai.tagger import Tagger
+from motai.taxonomy import Taxonomy
+
+pytestmark = pytest.mark.llm_server
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "sk-motai-test-" + "Zq8RlK2vXy7T4mNp"  # a fake key: must never leave the headers
+TEXTS = [
+    "Waited three weeks for this sweater to ship. Huge disappointment.",
+    "Love the fabric, runs small so size up. Highly recommend!",
+    "@Airline your website crashed three times while I was trying to book",
+    "Check out our new podcast episode!",
+    "Great coat... runs small... love it...",
+]
+PII = {
+    "email": "jane.doe@example.com",
+    "phone": "+1 (555) 123-4567",
+    "card": "4111 1111 1111 1111",
+    "handle": "@janedoe_77",
+    "url": "https://shop.example.com/orders/98765",
+}
+PII_TEXT = (
+    f"My card {PII['card']} was charged twice for order {PII['url']} and it never "
+    f"arrived. Email me at {PII['email']} or call {PII['phone']}. Thanks, {PII['handle']}"
+)
+
+
+def check_row(r: TagResult, text: str, taxonomy: Taxonomy) -> None:
+    """A valid tag with exact evidence, or an error row with no labels."""
+    if r.error:
+        assert r.stage is None and r.moments == [], r
+        assert SECRET not in r.error
+        return
+    assert r.stage in taxonomy.labels, r
+    assert r.valence in taxonomy.valence_ids, r
+    assert r.confidence is not None and 0.0 <= r.confidence <= 1.0
+    assert r.model == "smollm2" and r.prompt_version
+    for m in r.moments:
+        assert m.stage in taxonomy.stage_ids
+        assert text[m.start : m.end] == m.evidence, (m, text)
+
+
+def strategy_of(home: Path) -> dict:
+    data = json.loads((home / "endpoints.json").read_text())
+    entries = [v for k, v in data.items() if k.endswith("|smollm2")]
+    assert entries, data
+    return entries[0]
+
+
+def assert_no_secret(home: Path, *texts: str) -> None:
+    for f in home.rglob("*"):
+        if f.is_file():
+            blob = f.read_bytes()
+            assert SECRET.encode() not in blob, f
+    if (home / "cache.sqlite").exists():
+        assert b"sk-" not in (home / "cache.sqlite").read_bytes()
+    for t in texts:
+        assert SECRET not in t
+
+
+@pytest.fixture
+def home() -> Path:
+    return Path(os.environ["MOTAI_HOME"])
+
+
+@pytest.fixture
+def with_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    return SECRET
+
+
+def make_tagger(llama_server, taxonomy: Taxonomy, store_dir: Path, **kw) -> Tagger:
+    # One request at a time (the server runs one anyway: a queued request would spend its
+    # timeout waiting) and one example per prompt, to keep a CPU-only run short.
+    kw.setdefault("concurrency", 1)
+    kw.setdefault("k_examples", 1)
+    return Tagger(
+        "smollm2", base_url=llama_server.url, taxonomy=taxonomy, store_path=store_dir, **kw
+    )
+
+
+def test_api_tags_through_real_server_then_rerun_is_cached(
+    llama_server, store, taxonomy: Taxonomy, store_dir: Path, home: Path, with_key: str
+) -> None:
+    proxy = llama_server.proxy
+    start = proxy.count()
+    tagger = make_tagger(llama_server, taxonomy, store_dir)
+    first = list(tagger.tag_many(TEXTS))
+    sent = proxy.chat_requests[start:]
+    assert len(first) == len(TEXTS)
+    for r in first:
+        print(f"\n{r.id}: {r.stage} {r.valence} {[m.evidence for m in r.moments]} {r.error}")
+    for r, text in zip(first, TEXTS, strict=True):
+        check_row(r, text, taxonomy)
+    assert sent, "no request reached the server"
+
+    # Structured output: the strategy that worked is remembered for this endpoint; every
+    # strategy tried before it was refused by the real server (a 4xx), not skipped.
+    memory = strategy_of(home)
+    assert memory["strategy"] in ("json_schema", "tool_calling", "json_mode")
+    tried = [_strategy(r.json()) for r in sent]
+    assert memory["strategy"] in tried
+    for r in sent:
+        if _strategy(r.json()) != memory["strategy"]:
+            assert _refused(r), (r.status, r.response[:300])
+    print(f"\nllama.cpp server strategy: {memory}; tried {sorted(set(tried))}")
+
+    summary = tagger.ledger.summary()
+    ok_rows = sum(1 for r in first if r.ok)
+    assert summary["requests"] >= ok_rows
+    assert summary["cost_usd"] is None  # no price for a local model
+    print(f"first run: {summary}; {ok_rows}/{len(first)} valid")
+
+    # The key went in the Authorization header and nowhere else.
+    assert any(with_key in r.headers.get("authorization", "") for r in sent)
+    assert with_key not in proxy.wire_text()
+
+    # A second run: every valid row comes from the cache, with no request. (Rows that
+    # failed are not cached, so they are asked again: at most a request and a repair.)
+    before = proxy.count()
+    again = make_tagger(llama_server, taxonomy, store_dir)
+    second = list(again.tag_many(TEXTS))
+    s2 = again.ledger.summary()
+    misses = len(TEXTS) - s2["cache_hits"]
+    assert s2["cache_hits"] >= ok_rows
+    assert misses <= len(TEXTS) - ok_rows
+    assert s2["requests"] == misses
+    assert proxy.count() - before <= 2 * misses
+    if misses == 0:
+        assert proxy.count() == before, "the re-run sent requests"
+    for a, b in zip(first, second, strict=True):
+        if a.ok:
+            assert (a.stage, a.valence, a.moments) == (b.stage, b.valence, b.moments)
+    print(f"second run: {s2}; {proxy.count() - before} request(s)")
+    assert_no_secret(home, *(r.model_dump_json() for r in first + second))
+
+
+def _refused(r) -> bool:
+    """A 4xx, or the 500 llama-cpp-python's server answers a request it cannot validate."""
+    return 400 <= r.status < 500 or (r.status >= 500 and b"validation error" in r.response)
+
+
+def _strategy(body: dict) -> str:
+    if body.get("tools"):
+        return "tool_calling"
+    rf = (body.get("response_format") or {}).get("type")
+    return {"json_schema": "json_schema", "json_object": "json_mode"}.get(rf, "plain")
+
+
+def test_cli_tags_through_real_server(
+    llama_server, store, store_dir: Path, home: Path, with_key: str, tmp_path: Path
+) -> None:
+    proxy = llama_server.proxy
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join(json.dumps({"id": f"t{i}", "text": t}) + "\n" for i, t in enumerate(TEXTS[:2]))
+    )
+    out = tmp_path / "out.jsonl"
+    args = [
+        "tag",
+        str(src),
+        "--model",
+        "smollm2",
+        "--base-url",
+        llama_server.url,
+        "--store",
+        str(store_dir),
+        "--concurrency",
+        "1",
+        "-o",
+        str(out),
+    ]
+    before = proxy.count()
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert proxy.count() > before
+    rows = [TagResult.model_validate_json(x) for x in out.read_text().splitlines()]
+    assert [r.id for r in rows] == ["t0", "t1"]
+    from motai.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    for r, text in zip(rows, TEXTS[:2], strict=True):
+        check_row(r, text, tax)
+    assert "smollm2:" in res.output and "request" in res.output  # the ledger line
+
+    # Same command again: every valid row from the cache (failed rows are asked again).
+    before = proxy.count()
+    res2 = CliRunner().invoke(cli, args)
+    assert res2.exit_code == 0, res2.output
+    ok_rows = sum(1 for r in rows if r.ok)
+    hits = int(re.search(r"(\d+) cache hits?", res2.output).group(1))
+    assert hits >= ok_rows
+    assert proxy.count() - before <= 2 * (len(rows) - hits)
+    print(f"\nCLI: {ok_rows}/{len(rows)} valid; re-run: {res2.output.splitlines()[-1]}")
+    assert_no_secret(home, out.read_text(), res.output, res2.output)
+
+
+def test_redact_keeps_pii_off_the_wire(
+    llama_server, store, taxonomy: Taxonomy, store_dir: Path, with_key: str
+) -> None:
+    proxy = llama_server.proxy
+    # Control: without --redact the personal data would be in the prompt.
+    plain = make_tagger(llama_server, taxonomy, store_dir, cache=False)
+    rendered = json.dumps(plain.classifier.render(PII_TEXT))
+    for raw in PII.values():
+        assert json.dumps(raw)[1:-1] in rendered
+
+    start = len(proxy.requests)
+    tagger = make_tagger(llama_server, taxonomy, store_dir, redact=True, cache=False)
+    (result,) = list(tagger.tag_many([PII_TEXT]))
+    check_row(result, PII_TEXT, taxonomy)
+    captured = proxy.requests[start:]
+    assert captured, "nothing was sent"
+    wire = "\n".join(r.body.decode("utf-8") for r in captured)
+    for kind, raw in PII.items():
+        for form in {raw, json.dumps(raw)[1:-1], raw.replace(" ", "")}:
+            assert form not in wire, f"{kind} {raw!r} went over the wire"
+    for ph in ("[EMAIL_1]", "[PHONE_1]", "[CARD_1]", "[HANDLE_1]", "[URL_1]"):
+        assert ph in wire
+    # Evidence points into the original text, placeholders mapped back.
+    for m in result.moments:
+        assert PII_TEXT[m.start : m.end] == m.evidence
+        assert "[EMAIL_" not in m.evidence and "[CARD_" not in m.evidence
+
+
+def test_injection_set_is_measured(
+    llama_server, store, taxonomy: Taxonomy, store_dir: Path, with_key: str, record_property
+) -> None:
+    # A few cases only: a CPU-only 135M model takes seconds per request.
+    cases = load_injection_cases(REPO / "evals" / "injection.jsonl")[:3]
+    tagger = make_tagger(llama_server, taxonomy, store_dir)
+    report = measure_injection(tagger, cases)
+    assert report["cases"] == len(cases)
+    assert report["measured"] + report["errors"] == len(cases)
+    for row in report["per_case"]:
+        assert "error" in row or isinstance(row["flipped"], bool)
+    line = {k: v for k, v in report.items() if k != "per_case"}
+    record_property("injection", json.dumps(line))
+    print(f"\nSmolLM2-135M injection: {json.dumps(line)}")
