@@ -123,8 +123,16 @@ class Retriever:
             "none_valence": "neutral" if "neutral" in tax.valence_ids else tax.valence_ids[0],
         }
 
-    def contexts(self, texts: Sequence[str], exclude_items: Collection[str] = ()) -> list[Context]:
-        """One Context per text; one store query per collection for the whole batch."""
+    def contexts(
+        self,
+        texts: Sequence[str],
+        exclude_items: Collection[str] = (),
+        own_ids: Sequence[str] | None = None,
+    ) -> list[Context]:
+        """One Context per text; one store query per collection for the whole batch.
+
+        `own_ids[i]` is left out of text i's examples only (a text never sees itself).
+        """
         if not texts:
             return []
         texts = [t if t.strip() else "(empty)" for t in texts]
@@ -133,7 +141,7 @@ class Retriever:
         tq = self.store.query("taxonomy", list(texts), n=tax_rows)
         eq: dict[str, Any] = {"ids": [[] for _ in texts]}
         if self.k_examples:
-            n = self.k_examples * _OVERSAMPLE + min(len(exclude), 200)
+            n = self.k_examples * _OVERSAMPLE + min(len(exclude), 200) + 1
             where = {"item": {"$nin": sorted(exclude)}} if exclude else None
             eq = self.store.query("exemplars", list(texts), n=n, where=where)
         out = []
@@ -141,7 +149,7 @@ class Retriever:
             out.append(
                 Context(
                     definitions=self._rank_stages(tq["metadatas"][i], tq["distances"][i]),
-                    examples=self._exemplars(eq, i, exclude),
+                    examples=self._exemplars(eq, i, exclude | {own_ids[i]} if own_ids else exclude),
                 )
             )
         return out

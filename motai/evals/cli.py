@@ -53,6 +53,17 @@ def eval_group() -> None:
     help="Progress bar on stderr (default: when stderr is a terminal).",
 )
 @click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    help="Parallel requests to an LLM model (default 4).",
+)
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Replace emails, phones, cards, @handles and URLs before sending (LLM models).",
+)
+@click.option("--no-cache", is_flag=True, help="Ask the LLM again instead of the response cache.")
+@click.option(
     "--check", is_flag=True, help="Exit 1 when a run falls under the config's thresholds."
 )
 @click.option(
@@ -73,6 +84,9 @@ def eval_run(
     chroma_url: str | None,
     embedder: str | None,
     progress: bool | None,
+    concurrency: int | None,
+    redact: bool,
+    no_cache: bool,
     check: bool,
     fresh: bool,
 ) -> None:
@@ -87,6 +101,8 @@ def eval_run(
     Examples:
       motai eval run evals/default.yaml
       motai eval run evals/datasets/dev.jsonl -o runs/base --folds 10
+      motai eval run evals/datasets/dev.jsonl -o runs/qwen --model qwen2.5 \
+          --base-url http://localhost:8000/v1 --concurrency 8 --redact
     """
     import sys
 
@@ -122,6 +138,9 @@ def eval_run(
                 folds=folds or cfg.folds,
                 name=cfg.name if len(cfg.datasets) == 1 else f"{cfg.name}/{dataset.stem}",
                 progress=show,
+                concurrency=concurrency,
+                redact=redact or None,
+                cache=False if no_cache else None,
             )
             m = outcome.metrics
             ci = m["ci95"]["stage_macro_f1"]

@@ -223,7 +223,7 @@ def render_run_html(
         ["latency, p95 ms/item", _num(metrics["latency"]["p95_ms_per_item"], 1)],
     ]
     for key, value in (metrics.get("usage") or {}).items():
-        rows.append([str(key).replace("_", " "), value])
+        rows.append([str(key).replace("_", " "), "unknown" if value is None else value])
     body.append(_table(["metric", "value"], rows, numeric=[1]))
     body.append(f"<p class='meta'>Intervals: {esc(ci['method'])}.</p>")
 

@@ -135,6 +135,9 @@ def run_eval(
     base_url: str | None = None,
     prompt: str | None = None,
     fresh: bool = False,
+    concurrency: int | None = None,
+    redact: bool | None = None,
+    cache: bool | None = None,
 ) -> RunOutcome:
     """Evaluate `model` on the labelled `dataset`; write the run folder `out_dir`.
 
@@ -142,7 +145,9 @@ def run_eval(
     Run again into the same folder after an interruption, it resumes: predictions already
     in `predictions.jsonl` for the same configuration (`run.json`) are kept, and on the
     cross-validated path a fold whose items are all there is not fitted again.
-    `fresh=True` discards them.
+    `fresh=True` discards them. `concurrency`, `redact` and `cache` go to the Tagger of
+    an LLM model (None: its defaults); when the tagger has a token and cost ledger, its
+    summary for this session is recorded as `metrics["usage"]`.
     """
     dataset = Path(dataset)
     if tagger is not None:
@@ -161,8 +166,10 @@ def run_eval(
     local = model in LOCAL_MODELS
     dataset_sha = sha256_file(dataset)
     cross_validated = local and bank.is_file() and sha256_file(bank) == dataset_sha
-    if cross_validated and (base_url or prompt):
-        raise MotaiError("--base-url and --prompt are for LLM models, not the local classifier")
+    if cross_validated and (base_url or prompt or redact):
+        raise MotaiError(
+            "--base-url, --prompt and --redact are for LLM models, not the local classifier"
+        )
     prompt_version = prompt_ref(prompt)
     fingerprint = {
         "dataset_sha256": dataset_sha,
@@ -176,6 +183,8 @@ def run_eval(
         "folds": folds if cross_validated else None,
         "motai_version": __version__,
     }
+    if redact:  # what is sent differs, so do the predictions (absent: older runs resume)
+        fingerprint["redact"] = True
     out = Path(out_dir)
     kept = resume.begin(out, fingerprint, ids, fresh=fresh)
     rows: dict[str, dict] = dict(kept)
@@ -210,6 +219,9 @@ def run_eval(
                     chroma_url=chroma_url,
                     base_url=base_url,
                     prompt=prompt,
+                    concurrency=concurrency,
+                    redact=redact or None,
+                    cache=cache,
                 )
                 _ = getattr(tagger, "classifier", None)  # load and fit before the clock starts
                 for item, r, secs in _tag_timed(tagger, todo):
@@ -235,6 +247,11 @@ def run_eval(
         if cross_validated
         else "wall time per batch / its items",
     }
+    ledger = getattr(tagger, "ledger", None) if tagger is not None else None
+    if ledger is not None and hasattr(ledger, "summary"):
+        # This session's requests only: predictions kept from an interrupted run cost
+        # nothing now.
+        metrics["usage"] = dict(ledger.summary())
     metrics["provenance"] = {
         "git_commit": git_commit(),
         "taxonomy": tax.ref,
@@ -473,6 +490,24 @@ def render_report(
             ["latency, mean ms/item", f"{metrics['latency']['mean_ms_per_item']:.1f}", ""],
         ],
     )
+    usage = metrics.get("usage")
+    if usage:
+        cost = usage.get("cost_usd")
+        lines += [
+            "",
+            "## Usage",
+            "",
+            f"{usage.get('requests', 0)} requests, {usage.get('retries', 0)} retries, "
+            f"{usage.get('repairs', 0)} repairs, {usage.get('cache_hits', 0)} cache hits; "
+            f"{usage.get('prompt_tokens', 0)} prompt + {usage.get('completion_tokens', 0)} "
+            "completion tokens; "
+            + ("cost unknown (no price for this model)" if cost is None else f"${cost:.6f}")
+            + (
+                " (this session only: resumed predictions cost nothing now)."
+                if metrics.get("resumed")
+                else "."
+            ),
+        ]
     for key, title in (("stage", "Stage"), ("valence", "Valence")):
         lines += ["", f"## {title} per class", ""]
         lines += _table(

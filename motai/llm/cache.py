@@ -2,8 +2,9 @@
 
 The key is a sha256 of the canonical JSON of everything that decides the reply (model,
 prompt hash, taxonomy hash, retrieved context, text...), built by `ResponseCache.key`.
-Values are model replies only (the parsed answer and its token counts): never request
-headers, never an API key. One SQLite file in WAL mode, shared safely by threads and
+Values are the final outcome of a row only (the parsed answer, or the error of an
+answer still invalid after its repair): never request headers, never an API key, never
+a transient failure. One SQLite file in WAL mode, shared safely by threads and
 asyncio tasks of one process (a lock serialises access to the one connection) and by
 several processes (SQLite's own locking).
 

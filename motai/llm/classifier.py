@@ -6,8 +6,10 @@ the request up in the response cache, else send it with the endpoint's structure
 strategy (found on the first request and remembered in `$MOTAI_HOME/endpoints.json`),
 retrying 429/5xx/timeouts with exponential backoff and jitter (honouring Retry-After).
 The reply is validated against the taxonomy and the text; an invalid one gets one repair
-request, and if that fails too the row gets `error`. Every request, retry, repair and
-cache hit is counted in `ledger`.
+request, and if that fails too the row gets `error`. The final outcome of a row (a valid
+answer, or "invalid after one repair" with its message) is cached, so a re-run makes no
+request; transient failures (network, 429/5xx after the retries, timeouts) and rejected
+requests are not. Every request, retry, repair and cache hit is counted in `ledger`.
 
 Confidence is P(stage) from token logprobs when the endpoint returns them; otherwise the
 mean of the model's self-reported confidence and its agreement with the local classifier
@@ -244,7 +246,9 @@ class LLMClassifier:
             neutralise(r.text if r is not None else it.text)
             for it, r in zip(batch, reds, strict=True)
         ]
-        contexts = self.retriever.contexts(sent)
+        # A text never sees a labelled exemplar with its own id, so an eval on the
+        # exemplar bank cannot show an item its own gold label.
+        contexts = self.retriever.contexts(sent, own_ids=[it.id for it in batch])
         if self.redact:
             contexts = [redact_context(c) for c in contexts]
         shared = self.retriever.template_variables()
@@ -338,7 +342,7 @@ class LLMClassifier:
     async def _one(self, p: _Prepared, sem: asyncio.Semaphore) -> dict[str, Any]:
         if self.cache is not None:
             hit = self.cache.get(p.key)
-            if hit is not None and "reply" in hit:
+            if hit is not None and ("reply" in hit or hit.get("invalid")):
                 self.ledger.add(self.model, 0, 0, kind="cache_hit")
                 return hit
         async with sem:
@@ -356,7 +360,16 @@ class LLMClassifier:
                     try:
                         parsed = self._parse(reply, p.sent)
                     except InvalidReply as second:
-                        return {"error": f"invalid answer after one repair: {second}"}
+                        # The model's final answer (at temperature 0, repeatable): cached
+                        # like a valid one, so a re-run asks again only with --no-cache.
+                        final = {
+                            "error": self._mask(f"invalid answer after one repair: {second}"),
+                            "invalid": True,
+                        }
+                        if self.cache is not None:
+                            self.cache.put(p.key, final)
+                        return final
+            # Transient and fatal failures say nothing about the answer: never cached.
             except TransientError as exc:
                 return {"error": f"gave up after {self.max_retries} retries: {exc}"}
             except RequestRejected as exc:

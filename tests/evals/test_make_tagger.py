@@ -132,3 +132,58 @@ def test_run_eval_builds_its_tagger_through_make_tagger(
     # A changed prompt is another run: the folder is not resumed with it.
     with pytest.raises(MotaiError, match="holds predictions of another run"):
         run_eval(files["data"], tmp_path / "run", model="fake:llm", prompt="classify.v2")
+
+
+class LedgerTagger(FakeLLMTagger):
+    """An LLM Tagger with the options of `motai eval run` and a token and cost ledger."""
+
+    class _Ledger:
+        def summary(self) -> dict:
+            return {
+                "requests": 20,
+                "retries": 0,
+                "repairs": 1,
+                "cache_hits": 0,
+                "prompt_tokens": 9000,
+                "completion_tokens": 800,
+                "cost_usd": None,
+            }
+
+    def __init__(self, model=None, *, concurrency=None, redact=None, cache=None, **kw) -> None:
+        super().__init__(model, **kw)
+        FakeLLMTagger.made[-1] |= {"concurrency": concurrency, "redact": redact, "cache": cache}
+        self.ledger = self._Ledger()
+
+
+def test_eval_cli_passes_llm_flags_and_records_usage(
+    monkeypatch: pytest.MonkeyPatch, files: dict[str, Path], taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from motai.cli import cli
+
+    monkeypatch.setattr(run_mod, "Tagger", LedgerTagger)
+    monkeypatch.setattr(run_mod, "render_run_html", lambda *a: "<html>")
+    FakeLLMTagger.made = []
+    FakeLLMTagger.gold = {
+        i.id: (i.stage, i.valence) for i in load_labelled(files["data"], taxonomy)
+    }
+    run = tmp_path / "run"
+    args = ["eval", "run", str(files["data"]), "-o", str(run), "--model", "fake:llm"]
+    extra = ["--concurrency", "2", "--redact", "--no-cache", "--no-progress"]
+    res = CliRunner().invoke(cli, [*args, *extra])
+    assert res.exit_code == 0, res.output
+    made = FakeLLMTagger.made[-1]
+    assert (made["concurrency"], made["redact"], made["cache"]) == (2, True, False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["usage"]["prompt_tokens"] == 9000 and metrics["usage"]["repairs"] == 1
+    report = (run / "report.md").read_text()
+    assert "## Usage" in report and "9000 prompt + 800 completion tokens" in report
+    assert "cost unknown" in report
+    # Without the flags nothing is forced on the Tagger (its own defaults apply).
+    res = CliRunner().invoke(cli, [*args, "--fresh", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    made = FakeLLMTagger.made[-1]
+    assert (made["concurrency"], made["redact"], made["cache"]) == (None, None, None)

@@ -154,11 +154,34 @@ def test_second_run_is_served_by_the_cache(fake_store, tmp_path: Path) -> None:
     assert all(KEY not in json.dumps(v) for v in [cache.stats()])
 
 
-def test_errors_are_not_cached(fake_store, tmp_path: Path) -> None:
+def test_invalid_after_repair_is_cached(fake_store, tmp_path: Path) -> None:
+    # The model's final answer, invalid after its one repair, is an outcome: a re-run
+    # returns the same error row with zero requests (a cache hit); --no-cache asks again.
     cache = ResponseCache(tmp_path / "c.sqlite")
     chat = FakeProvider(["prose", "prose", GOOD])
-    assert make(fake_store, chat, cache=cache).classify(items())[0].error
-    assert make(fake_store, chat, cache=cache).classify(items())[0].stage == "AMOT"
+    [first] = make(fake_store, chat, cache=cache).classify(items())
+    assert first.error.startswith("invalid answer after one repair") and chat.calls == 2
+    clf = make(fake_store, chat, cache=cache)
+    [again] = clf.classify(items())
+    assert chat.calls == 2  # zero requests
+    assert again.model_dump() == first.model_dump()
+    summary = clf.ledger.summary()
+    assert summary["cache_hits"] == 1 and summary["requests"] == 0 and summary["repairs"] == 0
+    [fresh] = make(fake_store, chat, cache=None).classify(items())
+    assert fresh.stage == "AMOT" and chat.calls == 3
+
+
+def test_transient_failures_are_not_cached(fake_store, tmp_path: Path) -> None:
+    async def sleep(s: float) -> None:
+        pass
+
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    chat = FakeProvider([rate_limited(1)] * 3 + [GOOD])
+    [r] = make(fake_store, chat, cache=cache, sleep=sleep, max_retries=2).classify(items())
+    assert r.error.startswith("gave up after 2 retries") and chat.calls == 3
+    assert len(cache) == 0
+    [r] = make(fake_store, chat, cache=cache, sleep=sleep, max_retries=2).classify(items())
+    assert r.stage == "AMOT" and chat.calls == 4
 
 
 def test_dry_run_sends_nothing(fake_store) -> None:

@@ -23,7 +23,7 @@ GOLDEN_TEXT = "The parcel arrived two weeks late and the box was crushed. Love t
 # A released prompt never changes. If this fails you edited a released template:
 # revert it and put the new wording in a new version (prompts/classify/v2.yaml).
 RELEASED = {
-    "classify.v1": "92e68da14e903f0121ac5866e650a0a0de65fbda96325bc33f182a3ccadeb0b2",
+    "classify.v1": "ef54c9d4363ffb174f8e8da30fd811aaea8f8701c1026ba62925cc0163b4d1b3",
 }
 
 
