@@ -38,6 +38,10 @@ class LocalSettings:
     none_threshold: float = 0.35
     opening_weight: float = 2.0
     regularisation: float = 2.0
+    # The whole-text valence head is regularised harder: a text's mean vector carries its
+    # style (tweet, review, call) as much as its tone, and style does not transfer across
+    # sources (leave-one-source-out valence macro-F1 0.73 -> 0.77; 5-fold 0.86 -> 0.83).
+    valence_regularisation: float = 0.25
     # A moment's valence leans on the whole text's tone: short clauses alone are ambiguous.
     text_valence_weight: float = 1.0
     # The raw primary confidence ranks well but runs low; this power maps it onto the
@@ -151,7 +155,7 @@ class LocalClassifier:
                 t_v.append(self._neutral())
         tx = np.array(t_vec, dtype=np.float32).reshape(len(t_vec), -1)
         self._text_head = _head(tx, t_y, c)
-        self._text_valence = _head(tx, t_v, c)
+        self._text_valence = _head(tx, t_v, self.settings.valence_regularisation)
         self.n_items = len(items)
 
     def classify(self, batch: Sequence[TextItem]) -> list[TagResult]:
