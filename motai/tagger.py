@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from motai.embeddings import Embedder
-from motai.errors import MotaiError
+from motai.errors import InputError, MotaiError
+from motai.io import detect_kind
 from motai.local import LocalClassifier, LocalSettings
 from motai.models import TagResult, TextItem
 from motai.store import KnowledgeStore
@@ -159,8 +160,6 @@ class Tagger:
 
 
 def _as_item(x: str | Mapping[str, object] | TextItem, n: int) -> TextItem:
-    from motai.io import detect_kind
-
     if isinstance(x, TextItem):
         item = x
     elif isinstance(x, str):
@@ -172,8 +171,8 @@ def _as_item(x: str | Mapping[str, object] | TextItem, n: int) -> TextItem:
             kind=x.get("kind") or None,  # type: ignore[arg-type]
         )
     if item.error is None and not item.text.strip():
-        where = f"{item.file}: row {item.row}: " if item.file else ""
-        return item.model_copy(update={"error": f"{where}field 'text': empty text"})
+        error = InputError("empty text", file=item.file, row=item.row, field="text")
+        return item.model_copy(update={"error": str(error)})
     if item.kind is None and item.error is None:
         return item.model_copy(update={"kind": detect_kind(item.text)})
     return item
