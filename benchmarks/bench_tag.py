@@ -1,4 +1,4 @@
-"""Throughput of the local classifier against the raw embedder it is built on.
+"""Throughput of the local model against the raw embedder it is built on.
 
     python benchmarks/bench_tag.py            # 3000 texts
     python benchmarks/bench_tag.py --n 1000 --store /tmp/motai-index
@@ -56,15 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=3000, help="number of texts (default 3000)")
     ap.add_argument("--batch-size", type=int, default=32, help="texts per call (default 32)")
-    ap.add_argument("--store", help="index folder (default: $MOTAI_HOME/index or ~/.cache)")
+    ap.add_argument("--model", default="local", help="local model id (default: the shipped one)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary in/out files")
     args = ap.parse_args(argv)
 
     from motai.embeddings import get_embedder
     from motai.io import open_writer, read_items
-    from motai.store import KnowledgeStore
     from motai.tagger import Tagger
-    from motai.taxonomy import load_taxonomy
 
     tmp = Path(tempfile.mkdtemp(prefix="motai-bench-"))
     src, out = tmp / "in.jsonl", tmp / "out.jsonl"
@@ -72,18 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     chars = sum(map(len, texts)) / len(texts)
     print(f"{args.n} texts (mean {chars:.0f} chars) from {DEV.name} -> {src}", file=sys.stderr)
 
-    # Warm-up: load the embedder, build the store if stale, fit the classifier.
+    # Warm-up: load the embedder and the model bundle (nothing is fitted).
     t0 = time.perf_counter()
     embedder = get_embedder()
     t_load = time.perf_counter() - t0
-    taxonomy = load_taxonomy()
-    t0 = time.perf_counter()
-    built = KnowledgeStore(taxonomy, path=args.store).ensure()
-    t_store = time.perf_counter() - t0
-    tagger = Tagger(taxonomy=taxonomy, store_path=args.store, batch_size=args.batch_size)
+    tagger = Tagger(args.model, batch_size=args.batch_size)
     t0 = time.perf_counter()
     _ = tagger.classifier
-    t_fit = time.perf_counter() - t0
+    t_model = time.perf_counter() - t0
     embedder.embed(texts[: args.batch_size])  # first-call allocations out of the timing
     tagger.tag(texts[0])
 
@@ -128,10 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nmotai bench: {args.n} texts, batch {args.batch_size}, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s)"
     )
-    print(
-        f"  embedder load {t_load:6.1f} s | store {'build' if built else 'check'} "
-        f"{t_store:6.1f} s | classifier fit {t_fit:6.1f} s  (not in the rates)"
-    )
+    print(f"  embedder load {t_load:6.1f} s | model load {t_model:6.1f} s  (not in the rates)")
     print()
     print(f"  {'measure':<34} {'seconds':>8} {'items/s':>9}")
     print(f"  {'-' * 34} {'-' * 8} {'-' * 9}")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import click
 import yaml
@@ -20,6 +22,31 @@ _MAX_ROW_ERRORS_SHOWN = 5
 
 def _fail(exc: MotaiError) -> click.ClickException:
     return click.ClickException(str(exc))
+
+
+class UsageError(click.ClickException):
+    """One line, `Error: ...`, with the usage-error status (2)."""
+
+    exit_code = 2
+
+
+def _check_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from motai.io.sniff import check_encoding
+
+    try:
+        check_encoding(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _names(value: str | None) -> list[str] | None:
+    """`a, b,c` -> ['a', 'b', 'c'] (None stays None)."""
+    if value is None:
+        return None
+    return [n.strip() for n in value.split(",") if n.strip()]
 
 
 taxonomy_option = click.option(
@@ -95,6 +122,55 @@ def llm_options(f):
     return f
 
 
+# How `read_items` reads the inputs: shared by `motai tag` and `motai label`.
+input_option_list = [
+    click.option(
+        "--input-format",
+        type=click.Choice(["csv", "tsv", "jsonl", "json", "txt", "xlsx"]),
+        help="Input format when the extension does not say (stdin is jsonl).",
+    ),
+    click.option(
+        "--text-column",
+        metavar="NAME",
+        help="Column or field holding the text. Default: text, body, content, message, review...",
+    ),
+    click.option(
+        "--id-column",
+        metavar="NAME",
+        help="Column holding ids. Default: id, else FILE-ROW is generated.",
+    ),
+    click.option(
+        "--kind",
+        type=click.Choice(["review", "social", "transcript"]),
+        help="Kind of every text. Default: a 'kind' column, else detected.",
+    ),
+]
+
+
+# How a batch run shows itself: shared by `motai tag` and `motai label`.
+run_option_list = [
+    click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096)),
+    click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Progress bar on stderr (default: when stderr is a terminal).",
+    ),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary."),
+]
+
+
+def run_options(f):
+    for opt in reversed(run_option_list):
+        f = opt(f)
+    return f
+
+
+def input_options(f):
+    for opt in reversed(input_option_list):
+        f = opt(f)
+    return f
+
+
 def with_store_options(f):
     for opt in reversed(store_options):
         f = opt(f)
@@ -120,7 +196,7 @@ def cli() -> None:
       motai taxonomy show
       motai index status
 
-    Offline by default: the local classifier needs no key and no network.
+    Offline by default: the local model needs no key and no network.
     """
 
 
@@ -141,30 +217,42 @@ def cli() -> None:
     help="Output format (default: from the output's extension, else jsonl).",
 )
 @click.option(
-    "--input-format",
-    type=click.Choice(["csv", "tsv", "jsonl", "json", "txt"]),
-    help="Input format when the extension does not say (stdin is jsonl).",
+    "--keep",
+    metavar="COL,...",
+    help="Input columns to write beside motai's, in this order ('text' is the text). "
+    "Default: the text and every input column.",
 )
 @click.option(
-    "--text-column",
+    "--drop",
+    metavar="COL,...",
+    help="Input columns not to write, e.g. --drop text,email.",
+)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start the output over instead of resuming it.",
+)
+@input_options
+@click.option(
+    "--encoding",
     metavar="NAME",
-    help="Column or field holding the text. Default: text, body, content, message, review...",
+    callback=_check_encoding,
+    help="Encoding of the inputs, e.g. cp1252 or utf-16. Default: detected per file "
+    "(UTF-8 with or without BOM, UTF-16, cp1252 and other code pages).",
 )
 @click.option(
-    "--id-column",
-    metavar="NAME",
-    help="Column holding ids. Default: id, else FILE-ROW is generated.",
-)
-@click.option(
-    "--kind",
-    type=click.Choice(["review", "social", "transcript"]),
-    help="Kind of every text. Default: a 'kind' column, else detected.",
+    "--max-chars",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="A longer text is written as an error row, not tagged (0: no limit).",
 )
 @click.option(
     "--model",
     default="local",
     show_default=True,
-    help="'local' (offline embedded classifier), or an LLM: openai:gpt-4o-mini, or with "
+    help="'local' (the offline model shipped in motai), 'local:MODEL_DIR' (a model from "
+    "`motai train`), or an LLM: openai:gpt-4o-mini, or with "
     "--base-url the server's model name (qwen2.5, llama3.1:8b).",
 )
 @llm_options
@@ -173,22 +261,21 @@ def cli() -> None:
     is_flag=True,
     help="Estimate requests, tokens and cost for an LLM model, then exit without sending.",
 )
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096))
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress bar on stderr (default: when stderr is a terminal).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@run_options
 @with_store_options
 def tag(
     inputs: tuple[str, ...],
     output: str,
     out_format: str | None,
+    keep: str | None,
+    drop: str | None,
+    fresh: bool,
     input_format: str | None,
     text_column: str | None,
     id_column: str | None,
     kind: str | None,
+    encoding: str | None,
+    max_chars: int,
     model: str,
     base_url: str | None,
     prompt_id: str | None,
@@ -205,17 +292,40 @@ def tag(
     chroma_url: str | None,
     embedder: str | None,
 ) -> None:
-    """Tag every text in INPUT files (CSV, TSV, JSONL, JSON, TXT; '-' for stdin).
+    """Tag every text in INPUT files (CSV, TSV, JSONL, JSON, TXT, XLSX; '-' for stdin).
 
     Writes one line per input row, in order, with the primary stage, valence, confidence
     and every moment with its evidence quote and offsets. A row that cannot be tagged is
     written with `error` set and the run goes on.
+
+    Inputs: each file's encoding (UTF-8 with or without BOM, UTF-16, cp1252, other code
+    pages) and a CSV's delimiter (, ; tab |) are detected from its start; --encoding
+    forces one. .xlsx reads the first sheet (pip install "motai[excel]"). A binary file
+    is refused; a text over --max-chars is an error row.
+
+    Outputs keep the input: the text (as 'text', which every moment's start/end points
+    into) and every input column are written beside motai's columns; --keep or --drop
+    choose. An input column named like one of motai's (kind, stage, ..., text, extra) is
+    written as input_NAME. In CSV output a cell starting with = + - @ (or tab, CR) gets
+    a leading ' so a spreadsheet shows it instead of running it as a formula.
+
+    Resuming: run the same command into an existing output and it goes on after the
+    last finished row (a half-written last row is dropped; finished rows, error rows
+    included, are not tagged again). An output written from other inputs, columns,
+    taxonomy or model is refused; --fresh starts it over. '-o -' never resumes.
+
+    Exit status: 0 every row tagged; 1 some rows failed (written with 'error' set; the
+    summary says how many) or the run stopped on an error (a missing file or column, a
+    binary file); 2 usage error (a bad option, an output that is also an input, or an
+    existing output this run cannot resume without --fresh).
 
     \b
     Examples:
       motai tag reviews.csv --text-column body -o tagged.csv
       motai tag posts.jsonl chats.jsonl -o tagged.jsonl
       cat posts.jsonl | motai tag - --kind social > tagged.jsonl
+      motai tag export.csv --encoding cp1252 --drop text,email -o tagged.csv
+      motai tag survey.xlsx --keep text,date,channel -o tagged.csv
       motai tag reviews.csv --taxonomy b2b.yaml --store ./index -o -
 
     \b
@@ -225,10 +335,22 @@ def tag(
       motai tag chats.jsonl --base-url http://localhost:8000/v1 --model qwen2.5 --redact
       motai tag posts.jsonl --base-url http://localhost:11434/v1 --model llama3.1:8b
     """
-    from motai.io import open_writer, read_items
+    from pathlib import Path
+
+    from motai.io import Passthrough, open_writer, read_items
+    from motai.io.resume import OutputMismatch, Resumed, check_provenance, resume_output
+    from motai.io.writers import csv_header, output_format
     from motai.tagger import Tagger
 
+    keep_names, drop_names = _names(keep), _names(drop) or []
+    if keep_names is not None and drop_names:
+        raise UsageError("--keep and --drop: give one or the other")
+    if output != "-":
+        target = Path(output).resolve()
+        if any(p != "-" and Path(p).resolve() == target for p in inputs):
+            raise UsageError(f"-o {output} is also an input: write the tags to another file")
     try:
+        out_fmt = output_format(output, out_format)
         tagger = Tagger(
             model,
             taxonomy=_taxonomy(taxonomy_src),
@@ -245,34 +367,70 @@ def tag(
             id_column=id_column,
             kind=kind,
             fmt=input_format,
+            encoding=encoding,
+            max_chars=max_chars or None,
         )
         first = next(items, None)  # file-level errors (missing column) surface before any work
         if first is None:
             raise click.ClickException("no rows to tag in " + ", ".join(inputs))
+        passthrough = Passthrough(keep_names, drop_names, text_columns=items.text_columns)
+        columns = items.columns
+        unknown = passthrough.unknown(columns) if columns is not None else []
+        if unknown:
+            option = "--keep" if keep_names is not None else "--drop"
+            raise UsageError(
+                f"{option}: no column {unknown[0]!r} in the input "
+                f"(columns: {', '.join(['text', *columns])})"
+            )
+        rest = _chain(first, items)
+        resumed: Resumed | None = None
+        out_path = None if output == "-" else Path(output)
+        if out_path is not None and not fresh and out_path.is_file() and out_path.stat().st_size:
+            header = csv_header(passthrough, columns, first) if out_fmt != "jsonl" else None
+            resumed = resume_output(
+                out_path,
+                out_fmt,
+                rest,
+                passthrough=passthrough,
+                header=header,
+                taxonomy_ref=tagger.taxonomy.ref,
+            )
         if dry_run:
             if tagger.is_local:
                 raise click.ClickException("--dry-run estimates LLM requests: add --model")
-            rows = [x for x in _chain(first, items) if x.error is None]
+            rows = [x for x in rest if x.error is None]
             click.echo(_format_estimate(tagger.classifier.dry_run(rows)))
+            if resumed is not None and resumed.rows:
+                click.echo(f"  {resumed.rows} row(s) already tagged in {output}: skipped")
             return
         show_bar = not quiet and (sys.stderr.isatty() if progress is None else progress)
-        counts: Counter[tuple[str, str]] = Counter()
-        errors: list[str] = []
-        with open_writer(output, out_format) as out:
-            for result in _with_progress(tagger.tag_many(_chain(first, items)), show_bar):
-                out.write(result)
-                if result.error:
-                    errors.append(f"{result.id}: {result.error}")
-                else:
-                    counts[(result.stage or "", result.valence or "")] += 1
+        tally = _Tally.of(resumed)
+        checked = resumed is None
+        with open_writer(
+            output,
+            out_format,
+            append=resumed is not None,
+            passthrough=passthrough,
+            columns=columns,
+        ) as out:
+            for item, result in _with_progress(_paired(tagger, rest), show_bar):
+                if not checked and result.error is None:
+                    check_provenance(resumed, result)  # type: ignore[arg-type]
+                    checked = True
+                out.write(result, item)
+                tally.add(result)
+    except OutputMismatch as exc:
+        raise UsageError(str(exc)) from None
     except MotaiError as exc:
         raise _fail(exc) from None
     if not quiet:
-        _summary(counts, errors, tagger.taxonomy)
+        _summary(tally, tagger.taxonomy, resumed)
         if tagger.ledger is not None:
             from motai.llm.ledger import format_summary
 
             click.echo(f"{tagger.model}: " + format_summary(tagger.ledger.summary()), err=True)
+    if tally.errors:
+        click.get_current_context().exit(1)
 
 
 def _llm_kwargs(
@@ -316,7 +474,21 @@ def _chain(first: TextItem, rest: Iterator[TextItem]) -> Iterator[TextItem]:
     yield from rest
 
 
-def _with_progress(results: Iterator[TagResult], show: bool) -> Iterator[TagResult]:
+def _paired(tagger: Any, items: Iterator[TextItem]) -> Iterator[tuple[TextItem, TagResult]]:
+    """Each result with the item it came from: `tag_many` gives one result per item, in
+    order, so the items it has pulled and not yet answered wait in a queue (a batch)."""
+    pending: deque[TextItem] = deque()
+
+    def feed() -> Iterator[TextItem]:
+        for item in items:
+            pending.append(item)
+            yield item
+
+    for result in tagger.tag_many(feed()):
+        yield pending.popleft(), result
+
+
+def _with_progress(results: Iterator[Any], show: bool) -> Iterator[Any]:
     if not show:
         yield from results
         return
@@ -326,13 +498,42 @@ def _with_progress(results: Iterator[TagResult], show: bool) -> Iterator[TagResu
         yield from bar
 
 
-def _summary(counts: Counter[tuple[str, str]], errors: list[str], taxonomy: Taxonomy) -> None:
+@dataclass
+class _Tally:
+    """What the output holds so far: stage x valence counts and the rows that failed."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    errors: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, resumed: Any) -> _Tally:
+        if resumed is None:
+            return cls()
+        return cls(Counter(resumed.counts), resumed.errors, list(resumed.error_examples))
+
+    def add(self, result: TagResult) -> None:
+        if result.error:
+            self.errors += 1
+            if len(self.examples) < _MAX_ROW_ERRORS_SHOWN:
+                self.examples.append(f"{result.id}: {result.error}")
+        else:
+            self.counts[(result.stage or "", result.valence or "")] += 1
+
+
+def _summary(tally: _Tally, taxonomy: Taxonomy, resumed: Any = None) -> None:
     """A stage x valence table on stderr, so stdout stays clean for the results."""
+    counts = tally.counts
     valences = taxonomy.valence_ids
     width = max(7, *(len(v) for v in valences))
-    lines = [
+    lines = []
+    if resumed is not None:
+        lines.append(
+            f"resumed {resumed.path}: {resumed.rows} finished row(s) kept, not tagged again"
+        )
+    lines.append(
         f"{'stage':<6} " + " ".join(f"{v:>{width}}" for v in valences) + f" {'total':>{width}}"
-    ]
+    )
     for stage in taxonomy.labels:
         row = [counts[(stage, v)] for v in valences]
         if sum(row) == 0:
@@ -341,13 +542,13 @@ def _summary(counts: Counter[tuple[str, str]], errors: list[str], taxonomy: Taxo
             f"{stage:<6} " + " ".join(f"{n:>{width}}" for n in row) + f" {sum(row):>{width}}"
         )
     total = sum(counts.values())
-    lines.append(f"tagged {total} text(s), {len(errors)} error(s)")
-    for e in errors[:_MAX_ROW_ERRORS_SHOWN]:
+    lines.append(f"tagged {total} text(s), {tally.errors} error(s)")
+    for e in tally.examples:
         lines.append(f"  error: {e}")
-    if len(errors) > _MAX_ROW_ERRORS_SHOWN:
-        lines.append(
-            f"  ... and {len(errors) - _MAX_ROW_ERRORS_SHOWN} more (see the 'error' field)"
-        )
+    if tally.errors > len(tally.examples):
+        lines.append(f"  ... and {tally.errors - len(tally.examples)} more (see the 'error' field)")
+    if tally.errors:
+        lines.append(f"{tally.errors} row(s) failed: written with 'error' set (exit status 1)")
     click.echo("\n".join(lines), err=True)
 
 
@@ -598,6 +799,14 @@ cli.add_command(eval_group, "eval")
 from motai.cache_cli import cache_group  # noqa: E402
 
 cli.add_command(cache_group, "cache")
+
+from motai.label_cli import label  # noqa: E402
+
+cli.add_command(label, "label")
+
+from motai.train_cli import train  # noqa: E402
+
+cli.add_command(train, "train")
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Labelled sets: texts with gold stage, valence and exact-evidence moments.
 
-The same format serves as the local classifier's exemplar bank and as eval data
-(`evals/datasets/*.jsonl`, the format of the labelling guideline's dev set).
+The same format is the local model's training data, an LLM's retrieval exemplars and eval
+data (`evals/datasets/*.jsonl`, the format of the labelling guideline's dev set).
 """
 
 from __future__ import annotations
@@ -79,6 +79,21 @@ def _check(item: LabelledItem, taxonomy: Taxonomy, where: dict) -> None:
             )
 
 
+def _mapped(raw: dict, taxonomy: Taxonomy) -> dict:
+    """The item with its labels in the taxonomy's terms (its `label_map` applied)."""
+    out = dict(raw)
+    if isinstance(out.get("stage"), str):
+        out["stage"] = taxonomy.mapped(out["stage"])
+    if isinstance(out.get("moments"), list):
+        out["moments"] = [
+            {**m, "stage": taxonomy.mapped(m["stage"])}
+            if isinstance(m, dict) and isinstance(m.get("stage"), str)
+            else m
+            for m in out["moments"]
+        ]
+    return out
+
+
 def load_labelled(path: str | Path, taxonomy: Taxonomy) -> Iterator[LabelledItem]:
     """Yield validated items; the first bad line raises an InputError naming line and field.
 
@@ -100,6 +115,8 @@ def load_labelled(path: str | Path, taxonomy: Taxonomy) -> Iterator[LabelledItem
                     raw = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise InputError(f"not valid JSON: {exc.msg}", **where) from None
+                if taxonomy.label_map and isinstance(raw, dict):
+                    raw = _mapped(raw, taxonomy)
                 try:
                     item = LabelledItem.model_validate(raw)
                 except ValidationError as exc:

@@ -43,6 +43,11 @@ class TagResult(BaseModel):
     model: str | None = None
     prompt_version: str | None = None
     taxonomy_version: str | None = None
+    language: str | None = Field(
+        None,
+        description="ISO 639-1 code of the text's language. The local model is trained on "
+        "English: other languages are tagged, less reliably; filter on this field.",
+    )
     error: str | None = None
 
     @property

@@ -26,6 +26,9 @@ _CLAUSE = re.compile(
 )
 _WORD = re.compile(r"\S+")
 
+NO_MOMENT = ""
+# When a segment covers gold moments of several stages, the rarer stage labels it.
+_RARE_FIRST = ("UMOT", "AMOT", "ZMOT", "FMOT")
 MAX_WORDS = 28
 WINDOW_WORDS = 14
 MIN_CHARS = 3
@@ -104,3 +107,16 @@ def segments(text: str, kind: str | None = None) -> list[Span]:
                 if span:
                     spans.append(span)
     return spans
+
+
+def segment_label(start: int, end: int, spans: list) -> tuple[str, str]:
+    """Stage and valence of the gold moments a segment covers ('' when none)."""
+    hits = []
+    for a, b, m in spans:
+        overlap = min(b, end) - max(a, start)
+        if overlap > 0 and overlap >= 0.5 * min(b - a, end - start):
+            hits.append(m)
+    if not hits:
+        return NO_MOMENT, NO_MOMENT
+    hits.sort(key=lambda m: _RARE_FIRST.index(m.stage) if m.stage in _RARE_FIRST else 9)
+    return hits[0].stage, hits[0].valence

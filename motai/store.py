@@ -25,13 +25,12 @@ from motai.embeddings import Embedder, get_embedder
 from motai.errors import StoreError
 from motai.labelled import exemplars_path, file_hash, load_labelled
 from motai.paths import motai_home
-from motai.segment import segments
+from motai.segment import segment_label, segments
 from motai.taxonomy import Taxonomy
 
 STORE_SCHEMA = "1"
 _ADD_BATCH = 1000
 # When a segment overlaps several moments, the rarer stage is its training label.
-_RARE_FIRST = ("UMOT", "AMOT", "ZMOT", "FMOT")
 
 
 def default_store_path() -> Path:
@@ -75,19 +74,6 @@ class Entries:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def _segment_label(start: int, end: int, spans: list) -> tuple[str, str]:
-    """Stage and valence of the gold moments a segment covers ('' when none)."""
-    hits = []
-    for a, b, m in spans:
-        overlap = min(b, end) - max(a, start)
-        if overlap > 0 and overlap >= 0.5 * min(b - a, end - start):
-            hits.append(m)
-    if not hits:
-        return "", ""
-    hits.sort(key=lambda m: _RARE_FIRST.index(m.stage) if m.stage in _RARE_FIRST else 9)
-    return hits[0].stage, hits[0].valence
 
 
 class KnowledgeStore:
@@ -222,7 +208,7 @@ class KnowledgeStore:
         for item in load_labelled(self.exemplars_file, self.taxonomy):
             spans = item.spans()
             for n, seg in enumerate(segments(item.text, item.kind)):
-                stage, valence = _segment_label(seg.start, seg.end, spans)
+                stage, valence = segment_label(seg.start, seg.end, spans)
                 meta = {
                     "item": item.id,
                     "n": n,

@@ -1,4 +1,4 @@
-"""`Tagger`: the public entry point. `Tagger()` is the offline local classifier.
+"""`Tagger`: the public entry point. `Tagger()` is the offline local model.
 
 The store and the classifier load once, on first use, under a lock; after that `tag`
 and `tag_many` only read shared state, so one Tagger can serve several threads.
@@ -16,7 +16,7 @@ from typing import Any
 from motai.embeddings import Embedder
 from motai.errors import InputError, MotaiError
 from motai.io import detect_kind
-from motai.local import LocalClassifier, LocalSettings
+from motai.local import LocalModel, bundle_taxonomy, default_model_dir
 from motai.models import TagResult, TextItem
 from motai.store import KnowledgeStore
 from motai.taxonomy import Taxonomy, load_taxonomy
@@ -25,12 +25,23 @@ DEFAULT_MODEL = "local"
 LOCAL_MODELS = {"local", "local:default"}
 
 
+def local_model_path(model: str) -> Path | None:
+    """The bundle folder of a local model id (`local`, `local:default`, `local:PATH`), or
+    None when the id names an LLM."""
+    if model in LOCAL_MODELS:
+        return default_model_dir()
+    if model.startswith("local:"):
+        return Path(model.removeprefix("local:")).expanduser()
+    return None
+
+
 class Tagger:
     """Tag customer texts with their moments of truth.
 
-    >>> tagger = Tagger()                       # offline, no key
-    >>> tagger.tag("Arrived two weeks late. Love the fabric though!").stage
+    >>> tagger = Tagger()                       # the shipped model: offline, no key
+    >>> tagger.tag("My parcel still hasn't shipped after two weeks.").stage
     'AMOT'
+    >>> Tagger("local:my-model")                # a model from `motai train`
 
     With an LLM (any OpenAI-compatible endpoint; key from OPENAI_API_KEY or `api_key`):
 
@@ -48,7 +59,6 @@ class Tagger:
         store_path: str | Path | None = None,
         chroma_url: str | None = None,
         batch_size: int = 32,
-        settings: LocalSettings | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
         prompt: str | None = None,
@@ -60,11 +70,17 @@ class Tagger:
         chat: object | None = None,
     ) -> None:
         self.model = model or DEFAULT_MODEL
-        self.is_local = self.model in LOCAL_MODELS
+        self.model_path = local_model_path(self.model)
+        self.is_local = self.model_path is not None
         if self.is_local and (base_url or prompt or redact or chat is not None):
             raise MotaiError(
                 "--base-url, --prompt and --redact need an LLM model, e.g. "
-                "--model openai:gpt-4o-mini (the local classifier sends nothing anywhere)"
+                "--model openai:gpt-4o-mini (the local model sends nothing anywhere)"
+            )
+        if self.is_local and exemplars is not None:
+            raise MotaiError(
+                "--exemplars feed an LLM's retrieval; the local model learns from labelled "
+                "data instead: motai train DATA.jsonl -o MODEL_DIR, then --model local:MODEL_DIR"
             )
         if not self.is_local:
             from motai.llm.providers import parse_model_id
@@ -82,7 +98,11 @@ class Tagger:
             "exclude_items": exclude_items,
             "chat": chat,
         }
-        self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+        if self.is_local and taxonomy is None:
+            assert self.model_path is not None
+            self.taxonomy = bundle_taxonomy(self.model_path)  # the model knows its stages
+        else:
+            self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         self.batch_size = max(1, batch_size)
         self._store_args = {
             "embedder": embedder,
@@ -90,29 +110,32 @@ class Tagger:
             "path": store_path,
             "url": chroma_url,
         }
-        self._settings = settings
         self._classifier: Any = None
         self._lock = threading.Lock()
 
     @property
     def store(self) -> KnowledgeStore:
+        """The LLM's retrieval store (the local model needs none)."""
         return self.classifier.store
 
     @property
     def classifier(self) -> Any:
-        """The classifier (LocalClassifier or LLMClassifier), loaded on first use (builds
-        the store if stale)."""
+        """The classifier, loaded on first use: the local model's bundle (nothing is fitted),
+        or an LLMClassifier (which builds the retrieval store if stale)."""
         if self._classifier is None:
             with self._lock:
                 if self._classifier is None:
-                    store = KnowledgeStore(self.taxonomy, **self._store_args)
-                    if self.is_local:
-                        self._classifier = LocalClassifier(store, settings=self._settings)
-                    else:
-                        from motai.llm.classifier import LLMClassifier
-
-                        self._classifier = LLMClassifier(store, self.model, **self._llm_args)
+                    self._classifier = self._load_classifier()
         return self._classifier
+
+    def _load_classifier(self) -> Any:
+        if self.model_path is not None:
+            model = LocalModel.load(self.model_path, self._store_args["embedder"])
+            return model.for_taxonomy(self.taxonomy)
+        from motai.llm.classifier import LLMClassifier
+
+        store = KnowledgeStore(self.taxonomy, **self._store_args)
+        return LLMClassifier(store, self.model, **self._llm_args)
 
     @property
     def ledger(self) -> Any:

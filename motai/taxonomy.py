@@ -76,6 +76,10 @@ class Taxonomy(BaseModel):
     none: NoneLabel = Field(default_factory=NoneLabel)
     valences: list[Valence] = Field(min_length=1)
     stages: list[Stage] = Field(min_length=1)
+    # Labels of another taxonomy mapped onto this one's (e.g. UMOT: LMOT): training data
+    # labelled with them loads (`motai train`), and a model trained on them tags with this
+    # taxonomy's labels.
+    label_map: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -102,6 +106,9 @@ class Taxonomy(BaseModel):
                         f"stages.{stage.id}.examples: unknown valence {key!r} "
                         f"(valences are {', '.join(sorted(valences))})"
                     )
+        for src, dst in self.label_map.items():
+            if dst not in self.labels:
+                raise TaxonomyError(f"label_map.{src}: {dst!r} is not a stage of this taxonomy")
 
     @property
     def stage_ids(self) -> list[str]:
@@ -124,8 +131,13 @@ class Taxonomy(BaseModel):
     @cached_property
     def hash(self) -> str:
         """Content hash: a changed file rebuilds the index and misses the cache."""
-        blob = json.dumps(self.model_dump(), sort_keys=True).encode()
+        dump = self.model_dump(exclude=None if self.label_map else {"label_map"})
+        blob = json.dumps(dump, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    def mapped(self, label: str) -> str:
+        """A label in this taxonomy's terms (`label_map` applied)."""
+        return self.label_map.get(label, label)
 
     def stage(self, stage_id: str) -> Stage:
         for s in self.stages:

@@ -103,7 +103,8 @@ def customer_text(request: Any) -> str:
     """The text between <customer_text> tags of a request's last user message."""
     content = next(m["content"] for m in reversed(request.messages) if m["role"] == "user")
     for m in request.messages:
-        if m["role"] == "user" and "<customer_text>" in m["content"]:
+        # "<customer_text>\n" opens the data block; a repair message only names the tags.
+        if m["role"] == "user" and "<customer_text>\n" in m["content"]:
             content = m["content"]
     start = content.rindex("<customer_text>\n") + len("<customer_text>\n")
     return content[start : content.rindex("\n</customer_text>")]
@@ -219,3 +220,10 @@ class FakeProvider:
 
 
 FakeChatModel = FakeProvider
+
+
+def fast_train_settings() -> Any:
+    """TrainSettings that train a small local model in seconds (tests, not production)."""
+    from motai.local import TrainSettings
+
+    return TrainSettings(stack_folds=2, hash_features=2**12)

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from motai.labelled import exemplars_path
 from motai.store import KnowledgeStore
 from motai.tagger import Tagger
 from motai.taxonomy import Taxonomy, load_taxonomy
+from motai.testing import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,3 +47,30 @@ def store(taxonomy: Taxonomy, store_dir: Path) -> KnowledgeStore:
 @pytest.fixture(scope="session")
 def tagger(taxonomy: Taxonomy, store: KnowledgeStore, store_dir: Path) -> Tagger:
     return Tagger(taxonomy=taxonomy, store_path=store_dir)
+
+
+# A small store with the fake embedder (the first 40 items of the bundled dev set, hashed
+# bag-of-words vectors): builds in a second, retrieval is deterministic. For the LLM tests.
+N_EXEMPLARS = 40
+
+
+@pytest.fixture(scope="session")
+def small_exemplars(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lines = exemplars_path().read_text(encoding="utf-8").splitlines()[:N_EXEMPLARS]
+    path = tmp_path_factory.mktemp("exemplars") / "small.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fake_store(
+    taxonomy: Taxonomy, small_exemplars: Path, tmp_path_factory: pytest.TempPathFactory
+) -> KnowledgeStore:
+    store = KnowledgeStore(
+        taxonomy,
+        embedder=FakeEmbedder(),
+        exemplars=small_exemplars,
+        path=tmp_path_factory.mktemp("fake-index"),
+    )
+    store.ensure()
+    return store

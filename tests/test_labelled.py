@@ -145,5 +145,10 @@ def test_other_taxonomy_labels(tmp_path: Path) -> None:
         "moments": [{"stage": "LMOT", "valence": "glory", "evidence": "We renewed"}],
     }
     assert [i.stage for i in load_labelled(write(tmp_path, ok), b2b)] == ["LMOT"]
+    # b2b maps the default AMOT onto its SMOT (label_map): default-labelled data loads.
+    amot = write(tmp_path, GOOD, name="amot.jsonl")
+    assert GOOD["stage"] == "AMOT"
+    assert [i.stage for i in load_labelled(amot, b2b)] == ["SMOT"]
+    bare = b2b.model_copy(update={"label_map": {}})
     with pytest.raises(InputError, match="unknown stage 'AMOT'"):
-        list(load_labelled(write(tmp_path, GOOD, name="amot.jsonl"), b2b))
+        list(load_labelled(amot, bare))

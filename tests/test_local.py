@@ -1,123 +1,212 @@
-"""The local classifier with the real default embedder and the session store."""
+"""The local model: training, the bundle, loading without fitting, and the shipped default."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from motai.crossval import accuracy, cross_validate
+from motai.errors import MotaiError
 from motai.io import read_items
 from motai.labelled import load_labelled
-from motai.local import LocalClassifier
+from motai.local import Head, LocalModel, default_model_dir, fit_temperature, train
 from motai.models import NONE_STAGE, TagResult, TextItem
-from motai.store import KnowledgeStore
 from motai.tagger import Tagger
+from motai.taxonomy import load_taxonomy
+from motai.testing import FakeEmbedder, fast_train_settings
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+DATASETS = REPO / "evals" / "datasets"
 ACCEPTANCE = "The package arrived two weeks late. The fabric is great though. Highly recommend!"
+FAST = fast_train_settings()
 
 
-def _check_result(text: str, r: TagResult, tagger: Tagger) -> None:
-    tax = tagger.taxonomy
+def check_result(text: str, r: TagResult, taxonomy) -> None:
     assert r.error is None
-    assert r.stage in tax.labels
-    assert r.valence in tax.valence_ids
+    assert r.stage in taxonomy.labels
+    assert r.valence in taxonomy.valence_ids
     assert r.confidence is not None and 0.0 <= r.confidence <= 1.0
     if r.stage == NONE_STAGE:
         assert r.moments == []
     else:
-        assert r.stage in {m.stage for m in r.moments}
+        assert (r.stage, r.valence) in {(m.stage, m.valence) for m in r.moments}
     for m in r.moments:
-        assert m.stage in tax.stage_ids
-        assert m.valence in tax.valence_ids
+        assert m.stage in taxonomy.stage_ids and m.valence in taxonomy.valence_ids
         assert 0.0 <= m.confidence <= 1.0
-        assert 0 <= m.start < m.end <= len(text)
-        assert text[m.start : m.end] == m.evidence
-        assert m.evidence.strip()
+        assert text[m.start : m.end] == m.evidence and m.evidence.strip()
 
 
-def test_acceptance_review_has_three_moments(tagger: Tagger) -> None:
-    r = tagger.classifier.classify([TextItem(id="a", text=ACCEPTANCE, kind="review")])[0]
-    _check_result(ACCEPTANCE, r, tagger)
-    got = [(m.stage, m.valence, m.evidence) for m in r.moments]
-    assert got == [
-        ("AMOT", "pain", "The package arrived two weeks late."),
-        ("SMOT", "glory", "The fabric is great though."),
-        ("UMOT", "glory", "Highly recommend!"),
+@pytest.fixture(scope="module")
+def small(taxonomy) -> LocalModel:
+    """A model trained in seconds: 150 dev texts, the fake bag-of-words embedder."""
+    items = list(load_labelled(DATASETS / "dev.jsonl", taxonomy))[:150]
+    return train(items, taxonomy, embedder=FakeEmbedder(), settings=FAST, name="small")
+
+
+def test_trained_model_tags_with_exact_evidence(small: LocalModel, taxonomy) -> None:
+    texts = [ACCEPTANCE, "Checkout kept failing so I bought it elsewhere.", "Love it.", "   "]
+    items = [TextItem(id=str(n), text=t, kind="review") for n, t in enumerate(texts)]
+    results = small.classify(items)
+    assert [r.id for r in results] == ["0", "1", "2", "3"]
+    for it, r in zip(items[:3], results[:3], strict=True):
+        check_result(it.text, r, taxonomy)
+        assert r.provider == "local" and r.model == "motai-local:small@fake:bow"
+    assert results[3].stage == NONE_STAGE and results[3].confidence == 1.0
+    # Batching changes nothing.
+    single = [small.classify([it])[0] for it in items]
+    assert [r.model_dump() for r in single] == [r.model_dump() for r in results]
+
+
+def test_bundle_round_trip_loads_without_fitting(
+    small: LocalModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small.save(tmp_path / "m")
+    names = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert names == ["MODEL_CARD.md", "model.json", "taxonomy.yaml", "weights.npz"]
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["embedder"] == "fake:bow" and meta["taxonomy"]["hash"] == small.taxonomy.hash
+    assert meta["n_texts"] == 150 and meta["format"] == 1
+
+    from sklearn.linear_model import LogisticRegression
+
+    def no_fit(*_a, **_k):
+        raise AssertionError("a bundle is loaded, never refitted")
+
+    monkeypatch.setattr(LogisticRegression, "fit", no_fit)
+    loaded = LocalModel.load(tmp_path / "m", embedder=FakeEmbedder())
+    items = [TextItem(id="a", text=ACCEPTANCE, kind="review")]
+    assert loaded.classify(items)[0].model_dump() == small.classify(items)[0].model_dump()
+
+
+def test_loading_checks_the_bundle(small: LocalModel, tmp_path: Path) -> None:
+    with pytest.raises(MotaiError, match="not a motai model"):
+        LocalModel.load(tmp_path)
+    small.save(tmp_path / "m")
+    with pytest.raises(MotaiError, match="unknown embedder 'fake:bow'"):
+        LocalModel.load(tmp_path / "m")  # it names an embedder this motai does not have
+    with pytest.raises(MotaiError, match="trained on vectors of fake:bow"):
+        LocalModel.load(tmp_path / "m", embedder="local:minilm")
+
+
+def test_more_data_changes_the_model(taxonomy) -> None:
+    items = list(load_labelled(DATASETS / "dev.jsonl", taxonomy))
+    a = train(items[:60], taxonomy, embedder=FakeEmbedder(), settings=FAST)
+    b = train(items[:120], taxonomy, embedder=FakeEmbedder(), settings=FAST)
+    assert a.meta["n_texts"] == 60 and b.meta["n_texts"] == 120
+    assert b.meta["n_units"] > a.meta["n_units"]
+    assert not np.allclose(a.heads["segment"].coef, b.heads["segment"].coef)
+
+
+def test_head_binary_and_single_class() -> None:
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [0.1, 0.9], [0.9, 0.2]])
+    head = Head.fit(x, ["b", "a", "b", "a"], c=10.0, balance=0.0)
+    p = head.proba(x, ["a", "b", "c"])
+    assert p.shape == (4, 3) and np.allclose(p.sum(axis=1), 1.0) and (p[:, 2] == 0).all()
+    assert (p[:, 1] > 0.5).tolist() == [True, False, True, False]
+    one = Head.fit(x, ["a"] * 4, c=1.0, balance=0.0)
+    assert np.allclose(one.proba(x, ["a", "b"]), [[1.0, 0.0]] * 4)
+
+
+def test_temperature_recovers_overconfidence() -> None:
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(size=(4000, 3)) * 1.5
+    p = np.exp(true_logits) / np.exp(true_logits).sum(axis=1, keepdims=True)
+    gold = [int(rng.choice(3, p=row)) for row in p]
+    t = fit_temperature(true_logits * 3.0, gold)  # three times too confident
+    assert 2.5 < t < 3.5
+
+
+def test_custom_taxonomy_trains_and_maps(taxonomy, tmp_path: Path) -> None:
+    """b2b.yaml has LMOT and no AMOT/UMOT: its label_map reads the default labels."""
+    b2b = load_taxonomy(EXAMPLES / "taxonomies" / "b2b.yaml")
+    items = list(load_labelled(DATASETS / "dev.jsonl", b2b))[:120]
+    assert {m.stage for it in items for m in it.moments} <= set(b2b.stage_ids)
+    model = train(items, b2b, embedder=FakeEmbedder(), settings=FAST)
+    r = model.classify([TextItem(id="x", text=ACCEPTANCE, kind="review")])[0]
+    assert r.taxonomy_version == b2b.ref and r.stage in b2b.labels
+    # A model of the default stages tags in b2b's terms through the same map.
+    small = train(
+        list(load_labelled(DATASETS / "dev.jsonl", taxonomy))[:120],
+        taxonomy,
+        embedder=FakeEmbedder(),
+        settings=FAST,
+    )
+    mapped = small.for_taxonomy(b2b).classify([TextItem(id="x", text=ACCEPTANCE)])[0]
+    assert mapped.taxonomy_version == b2b.ref
+    assert {m.stage for m in mapped.moments} <= set(b2b.stage_ids)
+    raw = {k: v for k, v in b2b.model_dump().items() if k != "label_map"}
+    from motai.taxonomy import parse_taxonomy
+
+    with pytest.raises(MotaiError, match="has no stage for AMOT"):
+        small.for_taxonomy(parse_taxonomy(raw))
+
+
+# -- the shipped default model (real MiniLM) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def default() -> Tagger:
+    return Tagger()
+
+
+def test_default_model_was_trained_on_the_bundled_data() -> None:
+    meta = json.loads((default_model_dir() / "model.json").read_text())
+    files = {d["file"]: d for d in meta["data"]}
+    assert set(files) == {"dev.jsonl", "silver.jsonl"}
+    import hashlib
+
+    for name, d in files.items():
+        assert hashlib.sha256((DATASETS / name).read_bytes()).hexdigest() == d["sha256"], name
+    assert meta["taxonomy"]["hash"] == load_taxonomy().hash
+    m = meta["metrics"]  # 5-fold cross-validated over dev + silver when it was trained
+    assert m["stage_macro_f1"] >= 0.45 and m["valence_macro_f1"] >= 0.75, m
+    assert m["moment_stage_macro_f1"] >= 0.55 and m["confidence_ece"] <= 0.06, m
+
+
+def test_default_acceptance_review(default: Tagger) -> None:
+    r = default.tag(ACCEPTANCE, id="a", kind="review")
+    check_result(ACCEPTANCE, r, default.taxonomy)
+    assert [(m.stage, m.valence) for m in r.moments] == [
+        ("AMOT", "pain"),
+        ("SMOT", "glory"),
+        ("UMOT", "glory"),
     ]
-    assert [(m.start, m.end) for m in r.moments] == [(0, 35), (36, 63), (64, 81)]
-    assert r.id == "a" and r.kind == "review" and r.provider == "local"
-    assert r.taxonomy_version == tagger.taxonomy.ref
+    assert r.stage in ("AMOT", "SMOT") and r.language == "en"  # guideline rule 7: either
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Check out our new podcast episode!", "Follow us for daily crypto tips and giveaways!!"],
+    ["hello", "The weather is nice today.", "Check out our new podcast episode!"],
 )
-def test_off_topic_text_is_none(tagger: Tagger, text: str) -> None:
-    r = tagger.classifier.classify([TextItem(id="s", text=text, kind="social")])[0]
-    assert r.stage == NONE_STAGE
-    assert r.moments == []
-    assert r.valence == "neutral"
-    assert 0.0 <= (r.confidence or 0.0) <= 1.0
+def test_default_says_none_to_no_experience(default: Tagger, text: str) -> None:
+    r = default.tag(text, kind="social")
+    assert r.stage == NONE_STAGE and r.moments == [] and r.valence == "neutral"
 
 
-def test_every_example_evidence_is_exact(tagger: Tagger) -> None:
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Le colis n'est jamais arrivé, je suis très déçu du service.", "fr"),
+        ("Das Paket kam zwei Wochen zu spät. Sehr ärgerlich!", "de"),
+        ("荷物が届きません。どうなっていますか？", "ja"),
+    ],
+)
+def test_other_languages_are_flagged(default: Tagger, text: str, language: str) -> None:
+    r = default.tag(text)
+    assert r.language == language and r.error is None and r.stage is not None
+
+
+def test_default_tags_every_example(default: Tagger) -> None:
     files = [str(EXAMPLES / n) for n in ("reviews.csv", "posts.jsonl", "transcripts.jsonl")]
     items = list(read_items(files))
-    assert len(items) == 24
-    results = tagger.classifier.classify(items)
-    assert [r.id for r in results] == [i.id for i in items]
+    results = list(default.tag_many(items))
     for item, r in zip(items, results, strict=True):
-        _check_result(item.text, r, tagger)
-    tagged = [r for r in results if r.stage != NONE_STAGE]
-    assert len(tagged) >= 20  # the examples are nearly all real experiences
-    # Transcript evidence never quotes the agent.
-    for item, r in zip(items, results, strict=True):
-        if item.kind == "transcript":
+        check_result(item.text, r, default.taxonomy)
+        if item.kind == "transcript":  # evidence never quotes the agent
             agent = [ln for ln in item.text.splitlines() if ln.lower().startswith("agent:")]
             for m in r.moments:
                 assert not any(m.evidence in ln for ln in agent), (item.id, m.evidence)
-
-
-def test_batch_and_single_agree(tagger: Tagger) -> None:
-    texts = [ACCEPTANCE, "Checkout kept failing so I bought it elsewhere.", "Love it."]
-    items = [TextItem(id=str(n), text=t, kind="review") for n, t in enumerate(texts)]
-    batch = tagger.classifier.classify(items)
-    single = [tagger.classifier.classify([it])[0] for it in items]
-    assert [r.model_dump() for r in batch] == [r.model_dump() for r in single]
-
-
-def test_empty_batch_and_blank_text(tagger: Tagger) -> None:
-    assert tagger.classifier.classify([]) == []
-    r = tagger.classifier.classify([TextItem(id="b", text="  ", kind="review")])[0]
-    assert r.stage == NONE_STAGE and r.moments == []
-
-
-def test_excluding_items_changes_the_fit(store: KnowledgeStore, tagger: Tagger) -> None:
-    full = tagger.classifier
-    ids = [i.id for i in load_labelled(store.exemplars_file, store.taxonomy)]
-    assert full.n_items == len(ids)
-    held = set(ids[:60])
-    clf = LocalClassifier(store, exclude_items=held)
-    assert clf.n_items == len(ids) - 60
-    # The refitted heads are different models, not the same object re-used.
-    assert clf._text_head is not full._text_head
-    assert clf._text_head.coef_.shape == full._text_head.coef_.shape
-    assert (clf._text_head.coef_ != full._text_head.coef_).any()
-
-
-def test_cross_validation_floors(store: KnowledgeStore) -> None:
-    """Held-out figures on the dev set (each fold fitted without its items).
-
-    Measured when written: stage macro-F1 0.45-0.46, valence macro-F1 0.83, moment stage
-    macro-F1 0.57-0.58. The floors sit ~0.05 below, to catch a real regression, not noise.
-    """
-    items, results = cross_validate(store)
-    assert len(results) == len(items) > 300
-    assert [r.id for r in results] == [i.id for i in items]
-    acc = accuracy(items, results, store.taxonomy.stage_ids)
-    assert acc.stage.macro_f1 >= 0.40, acc.stage
-    assert acc.valence.macro_f1 >= 0.77, acc.valence
-    assert acc.moment_stage.macro_f1 >= 0.52, acc.moment_stage
+    assert sum(r.stage != NONE_STAGE for r in results) >= 20  # nearly all are experiences

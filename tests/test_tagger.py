@@ -46,19 +46,19 @@ def test_tag_kind_is_passed_through(tagger: Tagger) -> None:
     assert r.kind == "social"
 
 
-def test_default_tagger_uses_motai_home(monkeypatch: pytest.MonkeyPatch, tagger: Tagger) -> None:
-    """`Tagger()` with no arguments puts its store under $MOTAI_HOME (not ~/.cache)."""
-    seen = []
+def test_default_tagger_loads_the_shipped_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Tagger()` is the shipped model: no store is built, nothing is fitted."""
+    import motai.store
 
-    def fake(store, settings=None):
-        seen.append(store)
-        return tagger.classifier
+    def no_store(*_a, **_k):
+        raise AssertionError("the local model needs no store")
 
-    monkeypatch.setattr(tagger_mod, "LocalClassifier", fake)
+    monkeypatch.setattr(motai.store.KnowledgeStore, "__init__", no_store)
     t = Tagger()
     r = t.tag(ACCEPTANCE)
-    assert isinstance(r, TagResult) and r.stage == "AMOT"
-    assert seen[0].path == Path(os.environ["MOTAI_HOME"]) / "index"
+    assert isinstance(r, TagResult) and r.model == "motai-local:default@local:minilm-l6-v2-int8"
+    assert t.taxonomy.ref == "moments-of-truth@1" and t.ledger is None
+    assert not (Path(os.environ["MOTAI_HOME"]) / "index").exists()
 
 
 def test_tag_many_mixed_inputs_keep_order_and_ids(tagger: Tagger) -> None:
@@ -73,7 +73,7 @@ def test_tag_many_mixed_inputs_keep_order_and_ids(tagger: Tagger) -> None:
     results = list(tagger.tag_many(inputs, batch_size=4))
     assert [r.id for r in results] == ["1", "d1", "t1", "4", "5", "77"]
     assert all(r.error is None for r in results)
-    assert results[0].stage == "AMOT"
+    assert results[0].stage in ("AMOT", "SMOT")
     assert results[3].stage == NONE_STAGE
     assert results[4].kind == "transcript"
     assert results[5].kind == "social"
@@ -126,7 +126,7 @@ def test_empty_text_is_an_error_row_and_the_rest_is_tagged(tagger: Tagger) -> No
         assert r.error is not None
         assert "'text'" in r.error and "empty" in r.error
         assert r.stage is None and r.valence is None and r.moments == []
-    assert results[0].error is None and results[0].stage == "AMOT"
+    assert results[0].error is None and results[0].stage in ("AMOT", "SMOT")
     assert results[3].error is None and results[3].stage is not None
 
 
@@ -157,7 +157,7 @@ def test_one_failing_text_does_not_cost_the_batch(
     results = list(tagger.tag_many([TEXTS[0], "BOOM goes the text", TEXTS[1]], batch_size=3))
     assert [r.id for r in results] == ["1", "2", "3"]
     assert results[1].error == "ValueError: cannot embed"
-    assert results[0].stage == "AMOT" and results[2].error is None
+    assert results[0].stage in ("AMOT", "SMOT") and results[2].error is None
 
 
 def test_threads_match_sequential(tagger: Tagger) -> None:
@@ -177,12 +177,12 @@ def test_classifier_loads_once_across_threads(
     calls = []
     shared = tagger.classifier
 
-    def slow_load(store, settings=None):
+    def slow_load(path, embedder=None):
         calls.append(threading.get_ident())
         time.sleep(0.3)  # wide window for a race
         return shared
 
-    monkeypatch.setattr(tagger_mod, "LocalClassifier", slow_load)
+    monkeypatch.setattr(tagger_mod.LocalModel, "load", slow_load)
     t = Tagger(taxonomy=taxonomy, store_path=store_dir)
     barrier = threading.Barrier(4)
 
@@ -198,7 +198,6 @@ def test_classifier_loads_once_across_threads(
     t.tag(TEXTS[2])
     list(t.tag_many(TEXTS))
     assert t.classifier is clf and len(calls) == 1
-    assert t.store is clf.store
 
 
 def test_session_tagger_classifier_is_stable(tagger: Tagger) -> None:

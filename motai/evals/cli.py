@@ -39,11 +39,17 @@ def eval_group() -> None:
     help="Run folder. Default: eval-runs/NAME-TIMESTAMP.",
 )
 @click.option("--folds", type=click.IntRange(2, 100), help="Cross-validation folds (default 5).")
-@click.option("--model", help="Classifier (default: the config's, else 'local').")
+@click.option(
+    "--model",
+    help="Classifier: 'local', 'local:MODEL_DIR' or an LLM (default: the config's, else "
+    "'local'). A local model trained on the dataset is cross-validated by retraining it.",
+)
 @click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint of an LLM model.")
 @click.option("--prompt", metavar="ID|FILE", help="Prompt version of an LLM model.")
 @click.option("--taxonomy", "taxonomy_src", metavar="NAME|FILE", help="Taxonomy name or file.")
-@click.option("--exemplars", metavar="FILE", help="Exemplar bank. Default: the bundled dev set.")
+@click.option(
+    "--exemplars", metavar="FILE", help="An LLM's retrieval exemplars. Default: the dev set."
+)
 @click.option("--store", "store_path", metavar="DIR", help="Index folder.")
 @click.option("--chroma-url", metavar="URL", help="Chroma server instead of a folder.")
 @click.option("--embedder", metavar="ID", help="local:minilm (default) or openai:...")

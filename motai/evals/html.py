@@ -181,10 +181,10 @@ def render_run_html(
     )
     if metrics.get("cross_validated"):
         body.append(
-            f"<div class='note'><b>The local classifier was cross-validated "
-            f"({metrics['folds']} folds)</b>: this set is also its exemplar bank, so each item "
-            "was predicted by a classifier fitted without its fold and never retrieved "
-            "itself.</div>"
+            f"<div class='note'><b>The local model was cross-validated "
+            f"({metrics['folds']} folds)</b>: it was trained on this set, so each item was "
+            "predicted by a model retrained without its fold (the model's other training "
+            "data always in).</div>"
         )
     if metrics.get("errors"):
         body.append(

@@ -9,9 +9,10 @@ A run folder holds:
 - `run.json`: the fingerprint of the run's configuration, for resuming
   (`motai.evals.resume`).
 
-When the labelled set is the local classifier's own exemplar bank (same file content),
-every item is predicted by a classifier fitted without its fold (`motai.crossval`), so
-no item retrieves or learns from itself; the run records `"cross_validated": true`.
+When the labelled set is in a local model's training data (same file content, by the
+sha256 its bundle records), every item is predicted by a model retrained without its fold
+(`motai.crossval`), the model's other training files always in; the run records
+`"cross_validated": true`.
 """
 
 from __future__ import annotations
@@ -35,11 +36,38 @@ from motai.evals.config import EvalConfig
 from motai.evals.html import render_run_html
 from motai.labelled import LabelledItem, exemplars_path, load_labelled
 from motai.models import TagResult, TextItem
-from motai.store import KnowledgeStore
-from motai.tagger import Tagger
+from motai.tagger import Tagger, local_model_path
 from motai.taxonomy import Taxonomy, load_taxonomy
 
-LOCAL_MODELS = {"local", "local:default"}
+
+def read_manifest(model_dir: Path) -> dict:
+    """A local model bundle's model.json ({} when absent: the Tagger will say why)."""
+    try:
+        return json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _other_training_items(
+    dataset: Path, trained_on: list[dict], tax: Taxonomy
+) -> list[LabelledItem]:
+    """The model's training files other than `dataset`, found beside it by name and hash."""
+    out: list[LabelledItem] = []
+    dataset_sha = sha256_file(dataset)
+    for d in trained_on:
+        if d["sha256"] == dataset_sha:
+            continue
+        path = dataset.parent / d["file"]
+        if not path.is_file() or sha256_file(path) != d["sha256"]:
+            raise MotaiError(
+                f"{dataset} is in the training data of this model; measuring it honestly "
+                f"retrains the model without each fold, which needs its other training file "
+                f"{d['file']} (sha256 {d['sha256'][:12]}...) beside {dataset.name}"
+            )
+        out.extend(load_labelled(path, tax))
+    return out
+
+
 CONFIG_TAGGER_KEYS = ("model", "taxonomy", "exemplars", "base_url", "prompt")
 TEXT_SHOWN = 200
 
@@ -162,19 +190,23 @@ def run_eval(
     if len(set(ids)) != len(ids):
         dup = next(x for x in ids if ids.count(x) > 1)
         raise MotaiError(f"{dataset}: item ids must be unique (runs match items by id): {dup!r}")
-    bank = exemplars_path(exemplars)
-    local = model in LOCAL_MODELS
-    dataset_sha = sha256_file(dataset)
-    cross_validated = local and bank.is_file() and sha256_file(bank) == dataset_sha
-    if cross_validated and (base_url or prompt or redact):
+    model_dir = local_model_path(model)
+    local = model_dir is not None
+    if local and (base_url or prompt or redact):
         raise MotaiError(
-            "--base-url, --prompt and --redact are for LLM models, not the local classifier"
+            "--base-url, --prompt and --redact are for LLM models, not the local model"
         )
+    dataset_sha = sha256_file(dataset)
+    manifest = read_manifest(model_dir) if model_dir is not None else {}
+    trained_on = manifest.get("data") or []
+    cross_validated = any(d.get("sha256") == dataset_sha for d in trained_on)
+    always = _other_training_items(dataset, trained_on, tax) if cross_validated else []
     prompt_version = prompt_ref(prompt)
     fingerprint = {
         "dataset_sha256": dataset_sha,
         "taxonomy_hash": tax.hash,
-        "exemplars_sha256": sha256_file(bank) if local and bank.is_file() else None,
+        "exemplars_sha256": sha256_file(exemplars_path(exemplars)) if not local else None,
+        "model_sha256": manifest.get("weights_sha256"),
         "embedder": str(embedder) if embedder is not None else None,
         "model": model,
         "base_url": base_url,
@@ -193,16 +225,12 @@ def run_eval(
     try:
         with resume.RowLog(out / resume.PREDICTIONS) as log:
             if cross_validated and todo:
-                store = (
-                    tagger.store
-                    if tagger is not None
-                    else KnowledgeStore(
-                        tax, embedder=embedder, exemplars=exemplars, path=store_path, url=chroma_url
-                    )
+                # The model saw this dataset: each fold is predicted by a model retrained
+                # without it (the model's other training data always in).
+                fold_iter = iter_folds(
+                    items, tax, folds=folds, always=always, skip=rows.keys(), embedder=embedder
                 )
-                store.ensure()
-                # Same file content, so the same items in the same order: positions match.
-                for k, idx, fold_results, secs in iter_folds(store, folds, skip=rows.keys()):
+                for k, idx, fold_results, secs in fold_iter:
                     for i, r in zip(idx, fold_results, strict=True):
                         rows[items[i].id] = prediction_row(items[i], r, secs / len(idx))
                         log.write(rows[items[i].id])
@@ -450,9 +478,9 @@ def render_report(
     if metrics["cross_validated"]:
         lines += [
             "",
-            f"**The local classifier was cross-validated ({metrics['folds']} folds)**: this set "
-            "is also its exemplar bank, so each item was predicted by a classifier fitted "
-            "without its fold and never retrieved itself.",
+            f"**The local model was cross-validated ({metrics['folds']} folds)**: it was "
+            "trained on this set, so each item was predicted by a model retrained without "
+            "its fold (the model's other training data always in).",
         ]
     if metrics["errors"]:
         lines += ["", f"{metrics['errors']} item(s) could not be tagged (counted as wrong)."]

@@ -1,24 +1,34 @@
-"""Readers: CSV, TSV, JSONL, JSON and plain-text files (or stdin) streamed as TextItems.
+"""Readers: CSV, TSV, JSONL, JSON, plain-text and .xlsx files (or stdin) streamed as TextItems.
 
 Streaming matters because a batch can be a million rows: CSV goes through the csv module
 over the open file and JSONL line by line, so memory stays flat. Problems a user must fix
-before anything is worth running (a missing file, a wrong `--text-column`) raise InputError;
-problems in one row (bad UTF-8, empty text, a broken JSON line) become a TextItem with
-`error` set, so the batch goes on and the output keeps one line per input row.
+before anything is worth running (a missing file, a wrong `--text-column`, a binary file)
+raise InputError; problems in one row (bad bytes, empty text, a text over `max_chars`, a
+broken JSON line) become a TextItem with `error` set, so the batch goes on and the output
+keeps one line per input row.
 
-Row numbers (`TextItem.row`, generated ids `<stem>-<row>`): the 1-based data record for CSV
-and TSV (the header is not counted; a quoted field may span lines), the 1-based physical line
-for JSONL and .txt, the 1-based list index for .json.
+Each file's encoding (unless given) and a CSV file's delimiter are judged from its first
+64 KiB (see `motai.io.sniff`): UTF-8 with or without BOM, UTF-16, cp1252 and other code
+pages; `,` `;` tab or `|`. `.xlsx` needs openpyxl (`pip install "motai[excel]"`) and reads
+the first sheet.
+
+Row numbers (`TextItem.row`, generated ids `<stem>-<row>`): the 1-based data record for CSV,
+TSV and .xlsx (the header is not counted; a quoted field may span lines), the 1-based
+physical line for JSONL and .txt, the 1-based list index for .json.
+
+`TextItem.extra` holds every field of the row except the id and text columns (the `kind`
+column included), so a writer can pass the input through.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -26,6 +36,14 @@ from pathlib import Path
 from typing import IO, get_args
 
 from motai.errors import InputError
+from motai.io.sniff import (
+    PREFIX_BYTES,
+    binary_reason,
+    check_encoding,
+    detect_encoding,
+    display_encoding,
+    sniff_delimiter,
+)
 from motai.io.transcripts import (
     TurnError,
     count_speaker_lines,
@@ -34,12 +52,23 @@ from motai.io.transcripts import (
 )
 from motai.models import Kind, TextItem
 
-__all__ = ["FORMATS", "KINDS", "TEXT_COLUMNS", "detect_kind", "read_items"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "FORMATS",
+    "KINDS",
+    "TEXT_COLUMNS",
+    "ItemStream",
+    "detect_kind",
+    "read_items",
+]
 
 KINDS: tuple[str, ...] = get_args(Kind)
 TEXT_COLUMNS = ("text", "body", "content", "message", "review", "review_text")
 TURNS_COLUMNS = ("turns", "messages")
-FORMATS = ("csv", "tsv", "jsonl", "json", "txt")
+FORMATS = ("csv", "tsv", "jsonl", "json", "txt", "xlsx")
+# A longer text is an error row, not minutes of work (and stays under Excel's 32,767-character
+# cell limit when written out).
+DEFAULT_MAX_CHARS = 20_000
 _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -48,7 +77,10 @@ _EXTENSIONS = {
     ".ndjson": "jsonl",
     ".json": "json",
     ".txt": "txt",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
 }
+EXCEL_HINT = 'reading .xlsx needs openpyxl: pip install "motai[excel]"'
 _FORMAT_ALIASES = {"ndjson": "jsonl", "text": "txt"}
 STDIN = "-"
 _STDIN_LABEL = "<stdin>"
@@ -82,29 +114,85 @@ def read_items(
     id_column: str | None = None,
     kind: str | None = None,
     fmt: str | None = None,
-) -> Iterator[TextItem]:
+    encoding: str | None = None,
+    max_chars: int | None = DEFAULT_MAX_CHARS,
+) -> ItemStream:
     """Stream TextItems from files (`-` is stdin) in order.
 
-    Checked at call time, before any item: the arguments, that every file exists and has a
-    known format, and that every CSV/TSV header has the text (and id) column, so a wrong
-    column fails at once. A JSONL file is checked at its first object instead (raising before
-    that file yields anything). `.json` must be a list and is loaded whole; `.txt` is one text
-    per non-empty line, or one transcript item when the file is speaker-labelled lines.
+    Checked at call time, before any item: the arguments, that every file exists, has a
+    known format and is not binary, and that every CSV/TSV/.xlsx header has the text (and
+    id) column, so a wrong column fails at once. A JSONL file is checked at its first object
+    instead (raising before that file yields anything). `.json` must be a list and is loaded
+    whole; `.txt` is one text per non-empty line, or one transcript item when the file is
+    speaker-labelled lines.
+
+    `encoding` forces the files' encoding (default: detected per file). A text longer than
+    `max_chars` characters (None: no limit) becomes an error item naming its file, row and
+    field. The result iterates like a generator; its `columns` are the input columns a
+    writer can pass through, when known before reading (see `ItemStream`).
     """
     if isinstance(paths, (str, Path)):  # one path, not a sequence of characters
         paths = [paths]
     if kind is not None and kind not in KINDS:
         raise InputError(f"unknown kind {kind!r} (use one of: {', '.join(KINDS)})")
-    sources = [_source(p, fmt, text_column, id_column, kind) for p in paths]
+    if encoding is not None:
+        try:
+            encoding = check_encoding(encoding)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    if max_chars is not None and max_chars < 1:
+        raise InputError(f"max_chars must be at least 1 (or None for no limit), not {max_chars}")
+    sources = [_source(p, fmt, text_column, id_column, kind, encoding, max_chars) for p in paths]
     for src in sources:
         if src.fmt in ("csv", "tsv") and not src.is_stdin:
             with _open_text(src) as f:
                 _csv_header(src, csv.reader(f, dialect=src.dialect))
-    return _read_all(sources)
+        elif src.fmt == "xlsx":
+            rows = _xlsx_rows(src)
+            try:
+                _csv_header(src, rows)
+            finally:
+                rows.close()
+    return ItemStream(sources, _read_all(sources))
+
+
+class ItemStream(Iterator[TextItem]):
+    """The items of `read_items`, lazily, plus what is known of the inputs' columns."""
+
+    def __init__(self, sources: list[_Source], items: Iterator[TextItem]) -> None:
+        self._sources, self._items = sources, items
+
+    def __next__(self) -> TextItem:
+        return next(self._items)
+
+    def __iter__(self) -> ItemStream:
+        return self
+
+    @property
+    def columns(self) -> list[str] | None:
+        """The columns every item's `extra` may hold, in input order (the union over the
+        inputs), when every input has a header read so far (CSV, TSV, .xlsx; .txt has none);
+        None while some input's fields are known only row by row (JSON, JSONL)."""
+        names: list[str] = []
+        for src in self._sources:
+            if src.columns is None:
+                return None
+            names += [c for c in src.columns if c not in names]
+        return names
+
+    @property
+    def text_columns(self) -> list[str]:
+        """The names of the text columns found in headers (e.g. 'body'), and the one given."""
+        names = [s.text_key for s in self._sources if s.text_key]
+        given = [s.text_column for s in self._sources[:1] if s.text_column]
+        return list(dict.fromkeys(names + given))
 
 
 def _read_all(sources: list[_Source]) -> Iterator[TextItem]:
     for src in sources:
+        if src.fmt == "xlsx":
+            yield from _read_xlsx(src)
+            continue
         with _open_text(src) as f:
             try:
                 yield from _READERS[src.fmt](src, f)
@@ -125,6 +213,12 @@ class _Source:
     text_column: str | None
     id_column: str | None
     kind: str | None
+    encoding: str | None = None  # given, else detected (stdin: when its reading starts)
+    forced_encoding: bool = False
+    delimiter: str = ","
+    max_chars: int | None = None
+    columns: list[str] | None = None  # the header less the id and text columns, once read
+    text_key: str | None = None
 
     @property
     def is_stdin(self) -> bool:
@@ -132,10 +226,35 @@ class _Source:
 
     @property
     def dialect(self) -> type[csv.Dialect]:
-        return csv.excel_tab if self.fmt == "tsv" else csv.excel
+        delimiter = "\t" if self.fmt == "tsv" else self.delimiter
+
+        class Dialect(csv.excel):
+            pass
+
+        Dialect.delimiter = delimiter
+        return Dialect
+
+    def sniff(self, prefix: bytes, *, complete: bool) -> None:
+        """Refuse a binary file; settle the encoding and (CSV) the delimiter from a prefix."""
+        reason = binary_reason(prefix, self.encoding if self.forced_encoding else None)
+        if reason is not None:
+            raise InputError(
+                f"not a text file: {reason}; save it as CSV (UTF-8) or JSONL", file=self.label
+            )
+        if not self.forced_encoding:
+            self.encoding = detect_encoding(prefix, complete=complete)
+        if self.fmt == "csv":
+            sample = prefix.decode(self.encoding or "utf-8", errors="replace")
+            self.delimiter = sniff_delimiter(sample.lstrip("\ufeff"), complete=complete)
 
     def error_item(
-        self, message: str, row: int, *, field: str | None = None, id: str | None = None
+        self,
+        message: str,
+        row: int,
+        *,
+        field: str | None = None,
+        id: str | None = None,
+        extra: dict[str, object] | None = None,
     ) -> TextItem:
         """An unusable row: empty text and the reason as one line naming file, row, field."""
         err = InputError(message, file=self.label, row=row, field=field)
@@ -145,8 +264,12 @@ class _Source:
             kind=self.kind,  # type: ignore[arg-type]
             row=row,
             file=self.label,
+            extra=extra or {},
             error=str(err),
         )
+
+    def bad_bytes_message(self, value: object) -> str:
+        return _bad_byte_message(value, self.encoding or "utf-8")
 
 
 def _source(
@@ -155,8 +278,10 @@ def _source(
     text_column: str | None,
     id_column: str | None,
     kind: str | None,
+    encoding: str | None = None,
+    max_chars: int | None = None,
 ) -> _Source:
-    """Resolve the format and check the file is there, naming it if not."""
+    """Resolve the format, check the file is there (naming it if not) and is text."""
     is_stdin = str(path) == STDIN
     label = _STDIN_LABEL if is_stdin else str(path)
     if fmt is not None:
@@ -174,12 +299,14 @@ def _source(
                 file=label,
             )
         resolved = _EXTENSIONS[suffix]
+    if is_stdin and resolved == "xlsx":
+        raise InputError("an .xlsx workbook cannot be read from stdin: give its path")
     p = None if is_stdin else Path(path)
     if p is not None and not p.exists():
         raise InputError("no such file", file=label)
     if p is not None and not p.is_file():
         raise InputError("not a file", file=label)
-    return _Source(
+    src = _Source(
         path=p,
         label=label,
         stem="stdin" if p is None else p.stem,
@@ -187,22 +314,64 @@ def _source(
         text_column=text_column,
         id_column=id_column,
         kind=kind,
+        encoding=encoding,
+        forced_encoding=encoding is not None,
+        max_chars=max_chars,
+        columns=[] if resolved == "txt" else None,
     )
+    if p is not None and resolved != "xlsx":
+        try:
+            with open(p, "rb") as f:
+                prefix = f.read(PREFIX_BYTES)
+                complete = not f.read(1)
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", file=label) from exc
+        src.sniff(prefix, complete=complete)
+    return src
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that gives `prefix` again, then the rest of `rest` (stdin after a sniff)."""
+
+    def __init__(self, prefix: bytes, rest: IO[bytes]) -> None:
+        self._prefix, self._rest = memoryview(prefix), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        read1 = getattr(self._rest, "read1", self._rest.read)
+        data = read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @contextmanager
 def _open_text(src: _Source) -> Iterator[IO[str]]:
-    """Open a source as text: UTF-8, BOM dropped, bad bytes kept as surrogates to flag per row.
+    """Open a source as text in its encoding, bad bytes kept as surrogates to flag per row.
 
-    `surrogateescape` is what lets a bad byte in row 57 fail row 57 only.
+    `surrogateescape` is what lets a bad byte in row 57 fail row 57 only. Stdin is sniffed
+    here, from a prefix that is then read again.
     """
     if src.path is None:
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:  # already text (a test's StringIO, say)
+            if src.fmt == "csv":
+                src.delimiter = ","
             yield sys.stdin
             return
+        prefix = buffer.read(PREFIX_BYTES)
+        src.sniff(prefix, complete=len(prefix) < PREFIX_BYTES)
         wrapper = io.TextIOWrapper(
-            buffer, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            io.BufferedReader(_Prefixed(prefix, buffer)),
+            encoding=src.encoding,
+            errors="surrogateescape",
+            newline="",
         )
         try:
             yield wrapper
@@ -210,7 +379,7 @@ def _open_text(src: _Source) -> Iterator[IO[str]]:
             wrapper.detach()  # leave sys.stdin's buffer open
         return
     try:
-        f = open(src.path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
+        f = open(src.path, encoding=src.encoding, errors="surrogateescape", newline="")  # noqa: SIM115
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", file=src.label) from exc
     with f:
@@ -232,13 +401,29 @@ def _has_bad_bytes(value: object) -> bool:
     return False
 
 
-def _bad_byte_message(value: object) -> str:
+def _bad_byte_message(value: object, encoding: str = "utf-8") -> str:
     """Name the first bad byte, so the user can find it in a hex editor or `grep -P`."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    name = display_encoding(encoding)
+    hint = (
+        "save the file as UTF-8 or give its encoding, e.g. --encoding cp1252"
+        if name == "UTF-8"
+        else "give the file's encoding with --encoding"
+    )
     for ch in text:
         if 0xDC80 <= ord(ch) <= 0xDCFF:
-            return f"not valid UTF-8 (byte 0x{ord(ch) - 0xDC00:02x}); save the file as UTF-8"
-    return "not valid UTF-8; save the file as UTF-8"
+            return f"not valid {name} (byte 0x{ord(ch) - 0xDC00:02x}); {hint}"
+    return f"not valid {name}; {hint}"
+
+
+def _too_long(src: _Source, text: str) -> str | None:
+    """The error for a text over the source's `max_chars`, or None."""
+    if src.max_chars is None or len(text) <= src.max_chars:
+        return None
+    return (
+        f"text too long: {len(text):,} characters, over the limit of {src.max_chars:,} "
+        "(--max-chars)"
+    )
 
 
 def _find_key(keys: Iterable[str], wanted: str) -> str | None:
@@ -289,22 +474,29 @@ def _record_item(
 ) -> TextItem:
     """Build one item from a row already split into fields; row problems become error items."""
     item_id = _clean_id(record.get(id_key)) if id_key else None
+    # Every other field, the kind column included; a field with bad bytes is left out.
+    extra = {
+        k: v
+        for k, v in record.items()
+        if k not in (text_key, id_key) and not _has_bad_bytes(k) and not _has_bad_bytes(v)
+    }
     bad = next((k for k, v in record.items() if _has_bad_bytes(k) or _has_bad_bytes(v)), None)
     if bad is not None:
         if bad == id_key:
             item_id = None
         field = bad if not _has_bad_bytes(bad) else None
-        return src.error_item(_bad_byte_message(record[bad]), row, field=field, id=item_id)
+        message = src.bad_bytes_message(record[bad])
+        return src.error_item(message, row, field=field, id=item_id, extra=extra)
     if text_key is None or text_key not in record:
         message, field = _missing_text_message(src, list(record), "field")
-        return src.error_item(message, row, field=field, id=item_id)
+        return src.error_item(message, row, field=field, id=item_id, extra=extra)
     value = record[text_key]
     from_turns = False
     if isinstance(value, list):
         try:
             text = turns_to_text(value)
         except TurnError as exc:
-            return src.error_item(str(exc), row, field=text_key, id=item_id)
+            return src.error_item(str(exc), row, field=text_key, id=item_id, extra=extra)
         from_turns = True
     elif isinstance(value, str):
         text = value
@@ -313,16 +505,17 @@ def _record_item(
     elif value is None:
         text = ""
     else:
-        kind_name = type(value).__name__
-        return src.error_item(f"expected text, got {kind_name}", row, field=text_key, id=item_id)
+        message = f"expected text, got {type(value).__name__}"
+        return src.error_item(message, row, field=text_key, id=item_id, extra=extra)
     if not text.strip():
-        return src.error_item("empty text", row, field=text_key, id=item_id)
+        return src.error_item("empty text", row, field=text_key, id=item_id, extra=extra)
+    too_long = _too_long(src, text)
+    if too_long is not None:
+        return src.error_item(too_long, row, field=text_key, id=item_id, extra=extra)
 
     kind_key = _find_key(record, "kind")
     column_kind = _kind_of(record.get(kind_key)) if kind_key else None
     kind = src.kind or column_kind or ("transcript" if from_turns else detect_kind(text))
-    used = {text_key, id_key, kind_key if column_kind else None}
-    extra = {k: v for k, v in record.items() if k not in used}
     return TextItem(
         id=item_id or f"{src.stem}-{row}",
         text=text,
@@ -370,11 +563,17 @@ def _csv_header(src: _Source, reader: Iterator[list[str]]) -> tuple[list[str], s
             )
     else:
         id_key = _find_key(header, "id")
+    src.text_key = text_key
+    src.columns = [h for h in header if h not in (text_key, id_key)]
     return header, text_key, id_key
 
 
 def _read_csv(src: _Source, f: IO[str]) -> Iterator[TextItem]:
-    reader = csv.reader(f, dialect=src.dialect)
+    yield from _table_items(src, csv.reader(f, dialect=src.dialect))
+
+
+def _table_items(src: _Source, reader: Iterator[list[str]]) -> Iterator[TextItem]:
+    """Items from rows of cells whose first row is the header (CSV, TSV, .xlsx)."""
     header, text_key, id_key = _csv_header(src, reader)
     width = len(header)
     row = 0
@@ -400,6 +599,57 @@ def _read_csv(src: _Source, f: IO[str]) -> Iterator[TextItem]:
             continue
         fields += [""] * (width - len(fields))
         yield _record_item(src, dict(zip(header, fields, strict=True)), row, text_key, id_key)
+
+
+# --- Excel ---------------------------------------------------------------------------------
+
+
+def _xlsx_rows(src: _Source) -> Generator[list[str], None, None]:
+    """The first sheet's non-empty rows as text cells, streamed (openpyxl's read-only mode)."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise InputError(EXCEL_HINT, file=src.label) from None
+    try:
+        book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, ... for a file that is not one
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"not a readable .xlsx workbook: {reason}", file=src.label) from None
+    try:
+        sheet = book.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            cells = [_cell_text(v) for v in values]
+            while cells and not cells[-1]:
+                cells.pop()
+            if cells:
+                yield cells
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the text a CSV export would hold: 5 not 5.0, dates as ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(src: _Source) -> Iterator[TextItem]:
+    rows = _xlsx_rows(src)
+    try:
+        yield from _table_items(src, rows)
+    finally:
+        rows.close()
 
 
 # --- JSONL / JSON ------------------------------------------------------------------------
@@ -508,7 +758,11 @@ def _read_txt(src: _Source, f: IO[str]) -> Iterator[TextItem]:
         if not text.strip():
             continue
         if _has_bad_bytes(text):
-            yield src.error_item(_bad_byte_message(text), row)
+            yield src.error_item(src.bad_bytes_message(text), row)
+            continue
+        too_long = _too_long(src, text)
+        if too_long is not None:
+            yield src.error_item(too_long, row, field="text")
             continue
         kind = src.kind or detect_kind(text)
         yield TextItem(
@@ -525,9 +779,12 @@ def _txt_transcript(src: _Source, lines: Iterable[tuple[int, str]]) -> TextItem:
     kept: list[str] = []
     for row, line in lines:
         if _has_bad_bytes(line):
-            return src.error_item(_bad_byte_message(line), row, id=f"{src.stem}-1")
+            return src.error_item(src.bad_bytes_message(line), row, id=f"{src.stem}-1")
         kept.append(line.rstrip("\r\n"))
     text = "\n".join(kept).strip()
+    too_long = _too_long(src, text)
+    if too_long is not None:
+        return src.error_item(too_long, 1, field="text", id=f"{src.stem}-1")
     return TextItem(
         id=f"{src.stem}-1",
         text=text,

@@ -12,8 +12,8 @@ request; transient failures (network, 429/5xx after the retries, timeouts) and r
 requests are not. Every request, retry, repair and cache hit is counted in `ledger`.
 
 Confidence is P(stage) from token logprobs when the endpoint returns them; otherwise the
-mean of the model's self-reported confidence and its agreement with the local classifier
-(1 when the local classifier picks the same primary stage, else 0).
+mean of the model's self-reported confidence and its agreement with the local model
+(1 when the local model picks the same primary stage, else 0).
 """
 
 from __future__ import annotations
@@ -479,9 +479,9 @@ class LLMClassifier:
             return {}
         try:
             if self._local is None:
-                from motai.local import LocalClassifier
+                from motai.local import LocalModel
 
-                self._local = LocalClassifier(self.store, exclude_items=self.exclude_items)
+                self._local = LocalModel.load().for_taxonomy(self.store.taxonomy)
             return {r.id: r.stage for r in self._local.classify(items)}
         except MotaiError:
             return {}

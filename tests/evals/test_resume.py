@@ -20,8 +20,8 @@ import motai.evals.run as run_mod
 from motai.cli import cli
 from motai.errors import MotaiError
 from motai.evals.run import read_predictions, run_eval
-from motai.local import LocalClassifier
 from motai.tagger import Tagger
+from motai.testing import fast_train_settings
 
 PARTIAL = '{"id": "cut-short", "kind": "review", "text": "half a li'
 VOLATILE = {"latency", "resumed"}
@@ -98,23 +98,25 @@ def test_cross_validated_run_resumes_per_fold(
     tagger: Tagger, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[set[str]] = []
+    real_train = crossval_mod.train
 
-    class Spy(LocalClassifier):
-        def classify(self, items):
-            calls.append({i.id for i in items})
-            return super().classify(items)
+    def spy(items, taxonomy, **kw):
+        model = real_train(items, taxonomy, **(kw | {"settings": fast_train_settings()}))
+        real_classify = model.classify
 
-    monkeypatch.setattr(crossval_mod, "LocalClassifier", Spy)
+        def classify(batch):
+            calls.append({i.id for i in batch})
+            return real_classify(batch)
+
+        model.classify = classify
+        return model
+
+    monkeypatch.setattr(crossval_mod, "train", spy)
     copy = tmp_path / "bank-copy.jsonl"
     copy.write_bytes(files["bank"].read_bytes())
     bank_ids = [json.loads(line)["id"] for line in copy.read_text().splitlines()]
     folds = [set(bank_ids[k::2]) for k in range(2)]
-    opts = {
-        "taxonomy": tagger.taxonomy,
-        "exemplars": files["bank"],
-        "store_path": files["index"],
-        "folds": 2,
-    }
+    opts = {"model": tagger.model, "folds": 2}
     clean = run_eval(copy, tmp_path / "clean", **opts)
     assert clean.cross_validated and calls == folds
 
@@ -145,8 +147,8 @@ def test_another_runs_folder_is_kept_and_fresh_starts_over(
     # A finished run, run again: nothing is tagged (the CLI says so).
     spy = Spy(tagger)
     monkeypatch.setattr(tagger, "tag_many", spy)
-    args = ["eval", "run", str(files["data"]), "-o", str(run), "--exemplars", str(files["bank"])]
-    res = CliRunner().invoke(cli, [*args, "--store", str(files["index"]), "--no-progress"])
+    args = ["eval", "run", str(files["data"]), "-o", str(run), "--model", tagger.model]
+    res = CliRunner().invoke(cli, [*args, "--no-progress"])
     assert res.exit_code == 0, res.output
     assert "(20 predictions kept from before)" in res.stdout
 

@@ -16,6 +16,7 @@ from motai.io import detect_kind, read_items
 from motai.models import TextItem
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+UTF8_HINT = "save the file as UTF-8 or give its encoding, e.g. --encoding cp1252"
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -105,14 +106,11 @@ def test_bad_encoding_row_becomes_error_and_later_rows_come_through(tmp_path: Pa
     rows = [f"{n},text number {n}".encode() for n in range(1, 61)]
     rows[56] = b"57,caf\xe9 latin-1 text"
     f = write(tmp_path / "enc.csv", b"id,text\n" + b"\n".join(rows) + b"\n")
-    items = read(f)
+    items = read(f, encoding="utf-8")  # forced: detected, the file would read as cp1252
     assert len(items) == 60
     bad = items[56]
     assert (bad.id, bad.row, bad.text) == ("57", 57, "")
-    assert (
-        bad.error
-        == f"{f}, row 57, field 'text': not valid UTF-8 (byte 0xe9); save the file as UTF-8"
-    )
+    assert bad.error == (f"{f}, row 57, field 'text': not valid UTF-8 (byte 0xe9); {UTF8_HINT}")
     assert "\n" not in bad.error
     assert [i.text for i in items[57:]] == [f"text number {n}" for n in (58, 59, 60)]
     assert all(i.error is None for i in items if i is not bad)
@@ -120,7 +118,7 @@ def test_bad_encoding_row_becomes_error_and_later_rows_come_through(tmp_path: Pa
 
 def test_bad_encoding_in_id_generates_the_id(tmp_path: Path):
     f = write(tmp_path / "enc.csv", b"id,text\n\xff1,hello\n")
-    item = read(f)[0]
+    item = read(f, encoding="utf-8")[0]
     assert item.id == "enc-1"
     assert item.error is not None and "field 'id'" in item.error
 
@@ -150,7 +148,7 @@ def test_blank_lines_are_skipped_and_not_counted(tmp_path: Path):
 def test_multiline_quoted_field_and_very_large_field(tmp_path: Path):
     big = "x" * 300_000  # above the csv module's default 131072 limit
     f = write(tmp_path / "m.csv", f'text\n"line one\nline two"\n{big}\n')
-    items = read(f)
+    items = read(f, max_chars=None)
     assert items[0].text == "line one\nline two"
     assert items[1].text == big and items[1].error is None
 
@@ -190,8 +188,8 @@ def test_directory_is_not_a_file(tmp_path: Path):
 
 
 def test_unknown_extension_and_unknown_fmt_and_kind(tmp_path: Path):
-    f = write(tmp_path / "x.xlsx", "text\na\n")
-    with pytest.raises(InputError, match=r"unknown file type '\.xlsx'"):
+    f = write(tmp_path / "x.docx", "text\na\n")
+    with pytest.raises(InputError, match=r"unknown file type '\.docx'"):
         read(f)
     with pytest.raises(InputError, match="unknown format 'xml'"):
         read(f, fmt="xml")
@@ -267,11 +265,9 @@ def test_jsonl_id_column_missing_on_first_object_raises(tmp_path: Path):
 
 def test_jsonl_bad_encoding_line_is_error_item(tmp_path: Path):
     f = write(tmp_path / "e.jsonl", b'{"id": "1", "text": "caf\xe9"}\n{"id": "2", "text": "ok"}\n')
-    items = read(f)
+    items = read(f, encoding="utf-8")
     assert items[0].id == "1"
-    assert items[0].error == (
-        f"{f}, row 1, field 'text': not valid UTF-8 (byte 0xe9); save the file as UTF-8"
-    )
+    assert items[0].error == (f"{f}, row 1, field 'text': not valid UTF-8 (byte 0xe9); {UTF8_HINT}")
     assert items[1].text == "ok"
 
 
@@ -361,7 +357,7 @@ def test_kind_param_wins_then_kind_column_then_detection(tmp_path: Path):
     )
     items = read(f)
     assert [i.kind for i in items] == ["social", "social", "review"]
-    assert items[0].extra == {}
+    assert items[0].extra == {"kind": "social"}  # the kind column is kept for output too
     assert items[1].extra == {"kind": "bogus"}  # an invalid kind is kept, not used
     g = write(tmp_path / "k2.csv", 'text\n"Customer: a\nAgent: b"\n')
     assert read(g)[0].kind == "transcript"
@@ -397,8 +393,8 @@ def test_txt_one_labelled_line_among_reviews_stays_lines(tmp_path: Path):
 
 def test_txt_bad_encoding_line(tmp_path: Path):
     f = write(tmp_path / "r.txt", b"good\nbad \xff\nalso good\n")
-    items = read(f)
-    assert items[1].error == f"{f}, row 2: not valid UTF-8 (byte 0xff); save the file as UTF-8"
+    items = read(f, encoding="utf-8")
+    assert items[1].error == f"{f}, row 2: not valid UTF-8 (byte 0xff); {UTF8_HINT}"
     assert items[2].text == "also good"
 
 
@@ -421,7 +417,7 @@ def test_stdin_defaults_to_jsonl(monkeypatch: pytest.MonkeyPatch):
 def test_stdin_csv_with_bad_bytes_and_buffer_left_open(monkeypatch: pytest.MonkeyPatch):
     stdin = ByteStdin(b"text\nok\nbad \xe9\n")
     monkeypatch.setattr(sys, "stdin", stdin)
-    items = read("-", fmt="csv")
+    items = read("-", fmt="csv", encoding="utf-8")
     assert [i.id for i in items] == ["stdin-1", "stdin-2"]
     assert items[1].error is not None and "row 2" in items[1].error
     assert not stdin.buffer.closed
@@ -493,3 +489,229 @@ def test_examples_read_cleanly():
     assert all(i.kind == "social" for i in posts)
     assert [i.kind for i in chats] == ["transcript"] * 4
     assert all(i.error is None for i in reviews + posts + chats)
+
+
+# --- inputs as analysts have them: delimiters, encodings, binary files, long texts, .xlsx --
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|", ","])
+def test_csv_delimiter_is_sniffed(tmp_path: Path, delimiter: str):
+    d = delimiter
+    content = (
+        f"id{d}title{d}body\n"
+        f'1{d}Late{d}"Arrived late, sadly; the box was torn | open"\n'
+        f"2{d}Nice{d}Great fabric really\n"
+    )
+    f = write(tmp_path / "export.csv", content)
+    items = read(f)
+    assert [i.id for i in items] == ["1", "2"]
+    assert items[0].text == "Arrived late, sadly; the box was torn | open"
+    assert items[1].text == "Great fabric really"
+    assert items[0].extra == {"title": "Late"}
+    assert all(i.error is None for i in items)
+
+
+def test_semicolon_csv_with_commas_in_unquoted_text(tmp_path: Path):
+    """Excel in comma-decimal locales writes `;` and leaves commas unquoted."""
+    f = write(tmp_path / "fr.csv", "id;note;text\n1;4,5;Livraison lente, tissu superbe\n")
+    (item,) = read(f)
+    assert (item.text, item.extra) == ("Livraison lente, tissu superbe", {"note": "4,5"})
+
+
+def test_sniffing_reads_a_prefix_only(tmp_path: Path):
+    """A big file is judged from its first 64 KiB; a late odd row does not change the verdict."""
+    rows = "".join(f"{n};text {n}, with a comma\n" for n in range(20_000))
+    f = write(tmp_path / "big.csv", "id;text\n" + rows + "20000,odd,row\n")
+    items = read(f)
+    assert len(items) == 20_001 and items[5].text == "text 5, with a comma"
+    assert items[-1].error is not None and "field 'text': empty text" in items[-1].error
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig"])
+def test_unicode_encodings_are_detected(tmp_path: Path, encoding: str):
+    content = "id,text\n1,Café crème — très bon ✓\n2,Zażółć gęślą jaźń\n"
+    f = write(tmp_path / "u.csv", content.encode(encoding))
+    items = read(f)
+    assert [i.text for i in items] == ["Café crème — très bon ✓", "Zażółć gęślą jaźń"]
+    assert items[0].id == "1"  # no BOM left in the first column's name
+
+
+def test_utf16_tab_separated_excel_unicode_text(tmp_path: Path):
+    """Excel's "Unicode Text": UTF-16 with a BOM, tab-separated, even when named .csv."""
+    content = "id\ttitle\ttext\r\n1\tLate\tIt came late, sadly\r\n"
+    f = write(tmp_path / "excel.csv", content.encode("utf-16"))
+    (item,) = read(f)
+    assert (item.id, item.text, item.extra) == ("1", "It came late, sadly", {"title": "Late"})
+
+
+def test_cp1252_csv_is_detected_and_read_without_errors(tmp_path: Path):
+    content = "id;text\n1;Le café était très bon — 5 € ‘merci’\n2;Größe passt nicht\n"
+    f = write(tmp_path / "win.csv", content.encode("cp1252"))
+    items = read(f)
+    assert [i.text for i in items] == [
+        "Le café était très bon — 5 € ‘merci’",
+        "Größe passt nicht",
+    ]
+    assert all(i.error is None for i in items)
+
+
+def test_latin1_and_other_code_pages(tmp_path: Path):
+    latin = write(tmp_path / "l.txt", "Ação rápida, não gostei\n".encode("latin-1"))
+    assert read(latin)[0].text == "Ação rápida, não gostei"
+    cyrillic = "Доставка опоздала на две недели, но ткань отличная"
+    ru = write(tmp_path / "ru.txt", (cyrillic + "\n").encode("cp1251"))
+    assert read(ru)[0].text == cyrillic
+
+
+def test_a_utf8_file_with_one_bad_byte_stays_utf8(tmp_path: Path):
+    """Valid multi-byte characters outnumber the bad bytes: the file is UTF-8, one row is bad."""
+    f = write(tmp_path / "m.csv", "id,text\n1,café\n2,crème brûlée\n".encode() + b"3,caf\xe9\n")
+    items = read(f)
+    assert [i.text for i in items[:2]] == ["café", "crème brûlée"]
+    assert items[2].error is not None and "not valid UTF-8 (byte 0xe9)" in items[2].error
+
+
+def test_encoding_can_be_forced_and_an_unknown_one_is_an_error(tmp_path: Path):
+    f = write(tmp_path / "w.csv", "id,text\n1,café\n".encode("cp1252"))
+    assert read(f, encoding="latin-1")[0].text == "café"
+    assert read(f, encoding="utf-8")[0].error is not None
+    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
+        read(f, encoding="klingon")
+
+
+def test_encoding_is_detected_on_stdin(monkeypatch: pytest.MonkeyPatch):
+    data = "id;text\n1;Très déçu, colis abîmé\n".encode("cp1252")
+    monkeypatch.setattr(sys, "stdin", ByteStdin(data))
+    (item,) = read("-", fmt="csv")
+    assert (item.id, item.text) == ("1", "Très déçu, colis abîmé")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "what"),
+    [
+        ("data.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "a ZIP archive"),
+        ("notes.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
+        ("dump.jsonl", bytes(range(256)) * 4, "binary data"),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+    ],
+)
+def test_binary_file_is_refused_in_one_line(tmp_path: Path, name: str, content: bytes, what: str):
+    f = write(tmp_path / name, content)
+    with pytest.raises(InputError) as info:
+        read_items([f])  # at call time, before any item
+    message = str(info.value)
+    assert message.startswith(f"{f}: not a text file: {what}")
+    assert "\n" not in message
+
+
+def test_binary_stdin_is_refused(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(sys, "stdin", ByteStdin(b"\x1f\x8b\x08\x00" + bytes(100)))
+    with pytest.raises(InputError, match=r"^<stdin>: not a text file: gzip"):
+        read("-")
+
+
+def test_text_over_max_chars_is_an_error_row(tmp_path: Path):
+    big = "word " * 5_000  # 25,000 characters
+    f = write(tmp_path / "long.csv", f"id,title,text\n1,ok,short\n2,huge,{big}\n3,ok,fine\n")
+    items = read(f)
+    assert [i.error is None for i in items] == [True, False, True]
+    bad = items[1]
+    assert (bad.id, bad.row, bad.text) == ("2", 2, "")
+    assert bad.error == (
+        f"{f}, row 2, field 'text': text too long: 25,000 characters, over the limit of "
+        "20,000 (--max-chars)"
+    )
+    assert bad.extra == {"title": "huge"}  # the row's other columns still go out
+    assert read(f, max_chars=30_000)[1].error is None
+    assert read(f, max_chars=None)[1].text == big
+
+
+def test_max_chars_applies_to_jsonl_txt_and_transcripts(tmp_path: Path):
+    jl = write(tmp_path / "p.jsonl", json.dumps({"id": "a", "text": "x" * 50}) + "\n")
+    assert "text too long: 50 characters" in (read(jl, max_chars=10)[0].error or "")
+    txt = write(tmp_path / "n.txt", "short\n" + "y" * 50 + "\n")
+    items = read(txt, max_chars=10)
+    assert items[0].error is None
+    assert items[1].error == f"{txt}, row 2, field 'text': text too long: 50 characters, " + (
+        "over the limit of 10 (--max-chars)"
+    )
+    call = write(tmp_path / "call.txt", "Customer: " + "z" * 50 + "\nAgent: ok\n")
+    assert "text too long" in (read(call, max_chars=10)[0].error or "")
+    with pytest.raises(InputError, match="max_chars must be at least 1"):
+        read(txt, max_chars=0)
+
+
+def test_error_rows_keep_their_other_columns(tmp_path: Path):
+    f = write(tmp_path / "e.csv", "id,title,text\n1,Empty one,\n")
+    (item,) = read(f)
+    assert item.error is not None and item.extra == {"title": "Empty one"}
+
+
+def test_item_stream_knows_the_columns_when_headers_say(tmp_path: Path):
+    a = write(tmp_path / "a.csv", "id,title,body,date\n1,t,x,2024\n")
+    b = write(tmp_path / "b.csv", "text,channel\nx,web\n")
+    stream = read_items([a, b])
+    assert stream.columns == ["title", "date", "channel"]  # without the id and text columns
+    assert stream.text_columns == ["body", "text"]
+    assert len(list(stream)) == 2
+    jl = write(tmp_path / "c.jsonl", '{"text": "x", "lang": "en"}\n')
+    assert read_items([a, jl]).columns is None  # JSON fields are known row by row
+    assert read_items([write(tmp_path / "d.txt", "hello\n")]).columns == []
+
+
+def _xlsx(path: Path, rows: list[list[object]], *, second_sheet: bool = False) -> Path:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for r in rows:
+        sheet.append(r)
+    if second_sheet:
+        book.create_sheet("other").append(["not", "this"])
+    book.save(path)
+    return path
+
+
+def test_xlsx_first_sheet_is_read_like_a_csv(tmp_path: Path):
+    import datetime
+
+    f = _xlsx(
+        tmp_path / "survey.xlsx",
+        [
+            ["id", "date", "channel", "comment", "rating"],
+            [101, datetime.datetime(2024, 5, 1), "web", "Arrived late, box torn", 2.0],
+            [None, None, None, None, None],  # a blank row is skipped, as in CSV
+            [102, datetime.datetime(2024, 5, 2, 13, 5), "store", "Lovely staff", 4.5],
+        ],
+        second_sheet=True,
+    )
+    items = read(f, text_column="comment")
+    assert [(i.id, i.text, i.row) for i in items] == [
+        ("101", "Arrived late, box torn", 1),
+        ("102", "Lovely staff", 2),
+    ]
+    assert items[0].extra == {"date": "2024-05-01", "channel": "web", "rating": "2"}
+    assert items[1].extra == {"date": "2024-05-02 13:05:00", "channel": "store", "rating": "4.5"}
+    assert read_items([f], text_column="comment").columns == ["date", "channel", "rating"]
+
+
+def test_xlsx_missing_column_fails_at_call_time(tmp_path: Path):
+    f = _xlsx(tmp_path / "s.xlsx", [["id", "words"], [1, "x"]])
+    with pytest.raises(InputError, match=r"s\.xlsx, row 1: no text column"):
+        read_items([f])
+
+
+def test_xlsx_that_is_not_a_workbook(tmp_path: Path):
+    pytest.importorskip("openpyxl")
+    f = write(tmp_path / "fake.xlsx", "text\na\n")
+    with pytest.raises(InputError, match=r"fake\.xlsx: not a readable \.xlsx workbook"):
+        read_items([f])
+
+
+def test_xlsx_without_openpyxl_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    f = write(tmp_path / "s.xlsx", b"PK\x03\x04")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # import openpyxl -> ImportError
+    with pytest.raises(InputError) as info:
+        read_items([f])
+    assert str(info.value) == f'{f}: reading .xlsx needs openpyxl: pip install "motai[excel]"'
