@@ -1,4 +1,7 @@
-"""Resuming an output: finished rows checked against the inputs, other runs refused."""
+"""Resuming an output: finished rows checked against the inputs, other runs refused.
+
+Tests motai/io/resume.py; named apart from tests/evals/test_resume.py because pytest
+needs unique basenames in this layout (no __init__.py files)."""
 
 from __future__ import annotations
 
