@@ -57,7 +57,9 @@ class NotLabelled(ValueError):
 
 def is_local_model(model: str | None) -> bool:
     """`local`, `local:default` or a trained `local:NAME`: what `motai train` makes."""
-    return model is None or model == "local" or model.startswith("local:")
+    from motai.tagger import local_model_path
+
+    return model is None or local_model_path(model) is not None
 
 
 def _none_valence(taxonomy: Taxonomy) -> str:

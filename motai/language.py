@@ -13,11 +13,13 @@ import threading
 from typing import Any
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Common English words that are not also common words of German, French, Spanish, Italian,
+# Portuguese or Dutch ("an", "am", "in", "is", "was", "will", "me", "no", "so", "he" are).
 _ENGLISH_WORDS = (
-    "the a an and or but i my me we our you your it its is was are were be been am this that "
-    "to of in on for with at from by not no so very just have has had do did does can could "
-    "would will should they them their he she his her what when how why which who all get got "
-    "as if than too out up there here about after before again still never"
+    "the and or but my we our you your it its are were be been this that to of on for "
+    "with at from by not very just have has had do did does can could would should they "
+    "them their she his what when how why which who all get got if than too out up there "
+    "here about after before again still never"
 )
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _identifier: Any = None
@@ -42,7 +44,7 @@ def detect_language(text: str) -> str | None:
         return None
     ascii_words = sum(w.isascii() for w in words)
     english = sum(w in _ENGLISH for w in words)
-    if ascii_words == len(words) and (english / len(words) >= 0.12 or len(words) <= 3):
+    if ascii_words == len(words) and (english / len(words) >= 0.15 or len(words) <= 3):
         return "en"
     lang, prob = _langid().classify(text)
     if prob < 0.5 and ascii_words == len(words):

@@ -11,7 +11,7 @@ so the model learns at two levels, both from labelled data (more data, better ta
    and the segment head's probabilities (max, mean and opening segment),
    stacked: on training texts those probabilities come from segment heads that never saw
    the text (k folds), so the text head learns how far to trust them on new texts. The
-   primary valence is learned from the text's vector and words.
+   primary valence is learned from the text's vector and words and its segments' tone.
 3. `confidence` is the text head's probability of the primary stage, temperature-scaled
    on out-of-fold predictions so that it matches the accuracy seen.
 
@@ -325,6 +325,10 @@ class LocalModel:
         if not t.spans:
             return TagResult(**base, stage=none_id, valence=neutral, confidence=1.0)
         labels = self.taxonomy.labels
+        if base["language"] not in (None, "en"):
+            # An English model cannot tell that a text in another language holds no
+            # experience: it answers its best stage, with that stage's (low) probability.
+            pt = np.where(np.array(labels) == none_id, -1.0, pt)
         k = int(pt.argmax())
         primary, confidence = labels[k], round(float(pt[k]), 4)
         if primary == none_id:

@@ -11,15 +11,17 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from motai.embeddings import Embedder
 from motai.errors import InputError, MotaiError
 from motai.io import detect_kind
 from motai.local import LocalModel, bundle_taxonomy, default_model_dir
 from motai.models import TagResult, TextItem
-from motai.store import KnowledgeStore
 from motai.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:  # chromadb takes seconds to import; the local model never needs it
+    from motai.store import KnowledgeStore
 
 DEFAULT_MODEL = "local"
 LOCAL_MODELS = {"local", "local:default"}
@@ -133,6 +135,7 @@ class Tagger:
             model = LocalModel.load(self.model_path, self._store_args["embedder"])
             return model.for_taxonomy(self.taxonomy)
         from motai.llm.classifier import LLMClassifier
+        from motai.store import KnowledgeStore
 
         store = KnowledgeStore(self.taxonomy, **self._store_args)
         return LLMClassifier(store, self.model, **self._llm_args)
