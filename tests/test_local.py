@@ -11,7 +11,14 @@ import pytest
 from motai.errors import MotaiError
 from motai.io import read_items
 from motai.labelled import load_labelled
-from motai.local import Head, LocalModel, default_model_dir, fit_temperature, train
+from motai.local import (
+    Head,
+    LocalModel,
+    default_model_dir,
+    fit_temperature,
+    hashed_ngrams,
+    train,
+)
 from motai.models import NONE_STAGE, TagResult, TextItem
 from motai.tagger import Tagger
 from motai.taxonomy import load_taxonomy
@@ -108,6 +115,16 @@ def test_head_binary_and_single_class() -> None:
     assert (p[:, 1] > 0.5).tolist() == [True, False, True, False]
     one = Head.fit(x, ["a"] * 4, c=1.0, balance=0.0)
     assert np.allclose(one.proba(x, ["a", "b"]), [[1.0, 0.0]] * 4)
+
+
+def test_hashed_ngrams_match_scikit_learn() -> None:
+    """Tagging hashes without scikit-learn; training's idf and weights assume its indices."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    texts = [json.loads(line)["text"] for line in (DATASETS / "dev.jsonl").open()][:200]
+    texts += ["", "a", "café CAFÉ naïve über 日本語 テスト", "it's don't x-ray", "Go go GO"]
+    ref = HashingVectorizer(ngram_range=(1, 2), n_features=2**15, alternate_sign=False, norm=None)
+    assert (ref.transform(texts) != hashed_ngrams(texts, 2**15)).nnz == 0
 
 
 def test_temperature_recovers_overconfidence() -> None:
