@@ -76,6 +76,13 @@ class MemoEmbedder:
         self._memo: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def wrap(cls, embedder: Embedder | str | None) -> MemoEmbedder:
+        """`embedder` remembering its vectors (itself if it already does: one memo a run)."""
+        if isinstance(embedder, MemoEmbedder):
+            return embedder
+        return cls(get_embedder(embedder))
+
     def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         with self._lock:
             self._memo.update(zip(texts, vectors, strict=True))
@@ -116,7 +123,7 @@ def iter_folds(
     """Per fold: its number, the positions of the items it predicts, their results and the
     seconds taken, training included. Items whose id is in `skip` are not predicted, and a
     fold with nothing left to predict is not trained (for resuming an interrupted run)."""
-    emb = MemoEmbedder(get_embedder(embedder))
+    emb = MemoEmbedder.wrap(embedder)
     fold = fold_of(items, folds, by_source)
     for k in sorted(set(fold)):
         idx = [i for i in range(len(items)) if fold[i] == k]

@@ -62,11 +62,6 @@ def is_local_model(model: str | None) -> bool:
     return model is None or local_model_path(model) is not None
 
 
-def _none_valence(taxonomy: Taxonomy) -> str:
-    # The valence the prompt asks for on a NONE text (motai.retrieval's `none_valence`).
-    return "neutral" if "neutral" in taxonomy.valence_ids else taxonomy.valence_ids[0]
-
-
 def to_record(item: TextItem, result: TagResult, taxonomy: Taxonomy) -> dict[str, Any]:
     """The training record of `item` from its tag, or `NotLabelled` naming the broken rule.
 
@@ -95,9 +90,9 @@ def to_record(item: TextItem, result: TagResult, taxonomy: Taxonomy) -> dict[str
             raise NotLabelled(
                 f"primary stage {stage} (no customer experience) but {len(moments)} moment(s)"
             )
-        if valence != _none_valence(taxonomy):
+        if valence != taxonomy.none_valence:
             raise NotLabelled(
-                f"primary stage {stage} must have valence {_none_valence(taxonomy)!r}, "
+                f"primary stage {stage} must have valence {taxonomy.none_valence!r}, "
                 f"got {valence!r}"
             )
     elif not any(m["stage"] == stage and m["valence"] == valence for m in moments):

@@ -54,8 +54,17 @@ def exemplars_path(source: str | Path | None = None) -> Path:
     return Path(source)
 
 
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in blocks (labelled sets and model weights can be big)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return sha256_file(path)[:16]
 
 
 def _check(item: LabelledItem, taxonomy: Taxonomy, where: dict) -> None:

@@ -21,7 +21,6 @@ loading it fits nothing. numpy does the inference; no pickle, no torch.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -38,7 +37,7 @@ import yaml
 
 from motai.embeddings import Embedder, get_embedder
 from motai.errors import MotaiError
-from motai.labelled import LabelledItem
+from motai.labelled import LabelledItem, sha256_file
 from motai.language import detect_language
 from motai.models import Moment, TagResult, TextItem
 from motai.segment import NO_MOMENT, Span, segment_label, segments
@@ -155,8 +154,7 @@ def hashed_ngrams(texts: Sequence[str], n_features: int) -> Any:
 class Features:
     """Text -> feature rows: MiniLM vectors, hashed tf-idf word 1-2 grams, taxonomy cues."""
 
-    def __init__(self, taxonomy: Taxonomy, embedder: Embedder, n_features: int, idf: Any = None):
-        self.embedder = embedder
+    def __init__(self, taxonomy: Taxonomy, n_features: int, idf: Any = None):
         self.n_features = n_features
         self.idf = idf
         self._cues = [s.cue_patterns for s in taxonomy.stages]
@@ -342,7 +340,7 @@ class LocalModel:
             "taxonomy_version": self.taxonomy.ref,
             "language": detect_language(it.text),
         }
-        neutral = "neutral" if "neutral" in self.valences else self.valences[0]
+        neutral = self.taxonomy.none_valence
         if not t.spans:
             return TagResult(**base, stage=none_id, valence=neutral, confidence=1.0)
         labels = self.taxonomy.labels
@@ -439,7 +437,7 @@ class LocalModel:
             "taxonomy": {"ref": self.taxonomy.ref, "hash": self.taxonomy.hash},
             "temperature": self.temperature,
             "settings": asdict(self.settings),
-            "weights_sha256": _sha256(out / "weights.npz"),
+            "weights_sha256": sha256_file(out / "weights.npz"),
         }
         (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         (out / "MODEL_CARD.md").write_text(model_card(manifest), encoding="utf-8")
@@ -479,7 +477,7 @@ class LocalModel:
                 f"{folder}: the model was trained on vectors of {meta['embedder']}, "
                 f"not {emb.id}: tag without --embedder, or train with it"
             )
-        features = Features(taxonomy, emb, settings.hash_features, npz["idf"])
+        features = Features(taxonomy, settings.hash_features, npz["idf"])
         heads = {
             name: Head.from_arrays(npz, name)
             for name in ("segment", "segment_valence", "text", "valence")
@@ -491,10 +489,6 @@ class LocalModel:
 
 _loaded: dict[tuple, LocalModel] = {}
 _loaded_lock = threading.Lock()
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # -- training ----------------------------------------------------------------------------
@@ -527,8 +521,7 @@ def train(
     none = taxonomy.none
     # The taxonomy's NONE examples are texts with no moment.
     rows = [(it.text, it.kind, it.stage, it.valence, it) for it in items]
-    neutral = "neutral" if "neutral" in taxonomy.valence_ids else taxonomy.valence_ids[0]
-    rows += [(t, "social", none.id, neutral, None) for t in none.examples]
+    rows += [(t, "social", none.id, taxonomy.none_valence, None) for t in none.examples]
     tax_units = [
         (text, s.id, v, cfg.taxonomy_weight)
         for s in taxonomy.stages
@@ -555,7 +548,7 @@ def train(
     for (text, stage, valence, w), vec in zip(tax_units, extra[ev_pos:], strict=True):
         _add(units, text, vec, stage, valence, w, -1)
 
-    features = Features(taxonomy, emb, cfg.hash_features)
+    features = Features(taxonomy, cfg.hash_features)
     features.fit_idf(units.texts + [r[0] for r in rows])
     x_units = features.segment_rows(units.texts, np.array(units.vecs, np.float32))
     owner = np.array(units.owner)
@@ -668,13 +661,6 @@ def model_card(m: dict[str, Any]) -> str:
         "reliable. The labels are only as good as the training data; a model never tags "
         "better than its labels agree.\n"
     )
-
-
-def as_items_hash(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    return [
-        {"file": p.name, "sha256": _sha256(p), "n": sum(1 for line in p.open() if line.strip())}
-        for p in paths
-    ]
 
 
 def _bundle_file(folder: str | Path, name: str) -> Path:

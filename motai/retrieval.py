@@ -120,7 +120,7 @@ class Retriever:
             "labels": labels,
             "valences": [{"id": v.id, "definition": v.definition} for v in tax.valences],
             "none_id": tax.none.id,
-            "none_valence": "neutral" if "neutral" in tax.valence_ids else tax.valence_ids[0],
+            "none_valence": tax.none_valence,
         }
 
     def contexts(

@@ -124,6 +124,11 @@ class Taxonomy(BaseModel):
         return [v.id for v in self.valences]
 
     @property
+    def none_valence(self) -> str:
+        """The valence of a NONE text and of a plain fact: neutral, if the taxonomy has it."""
+        return "neutral" if "neutral" in self.valence_ids else self.valence_ids[0]
+
+    @property
     def ref(self) -> str:
         """`id@version`, recorded in every result."""
         return f"{self.id}@{self.version}"

@@ -14,10 +14,10 @@ from typing import Any
 
 from motai import __version__
 from motai.crossval import MemoEmbedder, accuracy, cross_validate
-from motai.embeddings import Embedder, get_embedder
+from motai.embeddings import Embedder
 from motai.errors import InputError
-from motai.labelled import LabelledItem, load_labelled
-from motai.local import LocalModel, TrainSettings, as_items_hash, train
+from motai.labelled import LabelledItem, load_labelled, sha256_file
+from motai.local import LocalModel, TrainSettings, train
 from motai.taxonomy import Taxonomy
 
 
@@ -40,6 +40,13 @@ def load_training_data(paths: Sequence[str | Path], taxonomy: Taxonomy) -> list[
     if not items:
         raise InputError("no labelled items to train on", file=", ".join(map(str, paths)))
     return items
+
+
+def _data_file(path: Path) -> dict[str, Any]:
+    """What a bundle keeps of a training file: its name, sha256 and number of texts."""
+    with path.open(encoding="utf-8") as fh:
+        n = sum(1 for line in fh if line.strip())
+    return {"file": path.name, "sha256": sha256_file(path), "n": n}
 
 
 def summary(acc: Any) -> dict[str, Any]:
@@ -69,7 +76,7 @@ def train_bundle(
     """Train on `paths`, measure with `folds`-fold cross-validation (0: skip), save."""
     say = progress or (lambda _m: None)
     items = load_training_data(paths, taxonomy)
-    emb = embedder if isinstance(embedder, MemoEmbedder) else MemoEmbedder(get_embedder(embedder))
+    emb = MemoEmbedder.wrap(embedder)
     metrics = None
     if folds > 1:
         say(f"cross-validating ({folds} folds over {len(items)} texts)")
@@ -89,7 +96,7 @@ def train_bundle(
         {
             "motai_version": __version__,
             "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            "data": as_items_hash([Path(p) for p in paths]),
+            "data": [_data_file(Path(p)) for p in paths],
             "metrics": metrics,
         }
     )

@@ -17,7 +17,6 @@ sha256 its bundle records), every item is predicted by a model retrained without
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import subprocess
@@ -34,7 +33,7 @@ from motai.errors import MotaiError
 from motai.evals import resume, stats
 from motai.evals.config import EvalConfig
 from motai.evals.html import render_run_html
-from motai.labelled import LabelledItem, exemplars_path, load_labelled
+from motai.labelled import LabelledItem, exemplars_path, load_labelled, sha256_file
 from motai.models import TagResult, TextItem
 from motai.tagger import Tagger, local_model_path
 from motai.taxonomy import Taxonomy, load_taxonomy
@@ -49,11 +48,10 @@ def read_manifest(model_dir: Path) -> dict:
 
 
 def _other_training_items(
-    dataset: Path, trained_on: list[dict], tax: Taxonomy
+    dataset: Path, dataset_sha: str, trained_on: list[dict], tax: Taxonomy
 ) -> list[LabelledItem]:
     """The model's training files other than `dataset`, found beside it by name and hash."""
     out: list[LabelledItem] = []
-    dataset_sha = sha256_file(dataset)
     for d in trained_on:
         if d["sha256"] == dataset_sha:
             continue
@@ -77,14 +75,6 @@ class RunOutcome:
     run_dir: Path
     metrics: dict
     cross_validated: bool
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
@@ -200,7 +190,7 @@ def run_eval(
     manifest = read_manifest(model_dir) if model_dir is not None else {}
     trained_on = manifest.get("data") or []
     cross_validated = any(d.get("sha256") == dataset_sha for d in trained_on)
-    always = _other_training_items(dataset, trained_on, tax) if cross_validated else []
+    always = _other_training_items(dataset, dataset_sha, trained_on, tax) if cross_validated else []
     prompt_version = prompt_ref(prompt)
     fingerprint = {
         "dataset_sha256": dataset_sha,
