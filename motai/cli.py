@@ -13,7 +13,7 @@ import click
 import yaml
 
 from motai import __version__
-from motai.errors import MotaiError
+from motai.errors import EXIT_FAILED, MotaiError
 from motai.models import TagResult, TextItem, result_schema
 from motai.taxonomy import Taxonomy, load_taxonomy
 
@@ -40,6 +40,23 @@ def _check_encoding(ctx: click.Context, param: click.Parameter, value: str | Non
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     return value
+
+
+def _check_max_errors(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, bool]:
+    """'5' -> (5, False): a count; '1%' -> (1.0, True): a share of the rows."""
+    share = value.endswith("%")
+    try:
+        n = float(value[:-1]) if share else int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give a count (10) or a share (1%)") from None
+    if n < 0 or (share and n > 100):
+        raise click.BadParameter(f"{value!r}: give a count >= 0 or a share from 0% to 100%")
+    return n, share
+
+
+def _too_many_errors(errors: int, rows: int, max_errors: tuple[float, bool]) -> bool:
+    limit, share = max_errors
+    return errors > (limit / 100 * rows if share else limit)
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -241,6 +258,15 @@ def cli() -> None:
     "(UTF-8 with or without BOM, UTF-16, cp1252 and other code pages).",
 )
 @click.option(
+    "--max-errors",
+    default="0",
+    show_default=True,
+    metavar="N|P%",
+    callback=_check_max_errors,
+    help="Failed rows allowed before the exit status is 1: a count, or a share of the "
+    "rows (1%). Failed rows are written with 'error' set either way.",
+)
+@click.option(
     "--max-chars",
     default=20_000,
     show_default=True,
@@ -275,6 +301,7 @@ def tag(
     id_column: str | None,
     kind: str | None,
     encoding: str | None,
+    max_errors: tuple[float, bool],
     max_chars: int,
     model: str,
     base_url: str | None,
@@ -314,10 +341,11 @@ def tag(
     included, are not tagged again). An output written from other inputs, columns,
     taxonomy or model is refused; --fresh starts it over. '-o -' never resumes.
 
-    Exit status: 0 every row tagged; 1 some rows failed (written with 'error' set; the
-    summary says how many) or the run stopped on an error (a missing file or column, a
-    binary file); 2 usage error (a bad option, an output that is also an input, or an
-    existing output this run cannot resume without --fresh).
+    Exit status: 0 every row tagged, or no more failed than --max-errors; 1 more rows
+    failed (written with 'error' set; the summary says how many) or the run stopped on
+    an error (a missing file or column, a binary file); 2 usage error (a bad option, an
+    output that is a folder or also an input, or an existing output this run cannot
+    resume without --fresh).
 
     \b
     Examples:
@@ -349,6 +377,8 @@ def tag(
         target = Path(output).resolve()
         if any(p != "-" and Path(p).resolve() == target for p in inputs):
             raise UsageError(f"-o {output} is also an input: write the tags to another file")
+        if target.is_dir():
+            raise UsageError(f"-o {output} is a folder: give a file, e.g. -o {output}/tagged.jsonl")
     try:
         out_fmt = output_format(output, out_format)
         tagger = Tagger(
@@ -423,14 +453,15 @@ def tag(
         raise UsageError(str(exc)) from None
     except MotaiError as exc:
         raise _fail(exc) from None
+    failed = _too_many_errors(tally.errors, tally.rows, max_errors)
     if not quiet:
-        _summary(tally, tagger.taxonomy, resumed)
+        _summary(tally, tagger.taxonomy, resumed, failed)
         if tagger.ledger is not None:
             from motai.llm.ledger import format_summary
 
             click.echo(f"{tagger.model}: " + format_summary(tagger.ledger.summary()), err=True)
-    if tally.errors:
-        click.get_current_context().exit(1)
+    if failed:
+        click.get_current_context().exit(EXIT_FAILED)
 
 
 def _llm_kwargs(
@@ -512,6 +543,10 @@ class _Tally:
             return cls()
         return cls(Counter(resumed.counts), resumed.errors, list(resumed.error_examples))
 
+    @property
+    def rows(self) -> int:
+        return self.errors + sum(self.counts.values())
+
     def add(self, result: TagResult) -> None:
         if result.error:
             self.errors += 1
@@ -521,7 +556,7 @@ class _Tally:
             self.counts[(result.stage or "", result.valence or "")] += 1
 
 
-def _summary(tally: _Tally, taxonomy: Taxonomy, resumed: Any = None) -> None:
+def _summary(tally: _Tally, taxonomy: Taxonomy, resumed: Any = None, failed: bool = True) -> None:
     """A stage x valence table on stderr, so stdout stays clean for the results."""
     counts = tally.counts
     valences = taxonomy.valence_ids
@@ -548,7 +583,8 @@ def _summary(tally: _Tally, taxonomy: Taxonomy, resumed: Any = None) -> None:
     if tally.errors > len(tally.examples):
         lines.append(f"  ... and {tally.errors - len(tally.examples)} more (see the 'error' field)")
     if tally.errors:
-        lines.append(f"{tally.errors} row(s) failed: written with 'error' set (exit status 1)")
+        status = "exit status 1" if failed else "within --max-errors, exit status 0"
+        lines.append(f"{tally.errors} row(s) failed: written with 'error' set ({status})")
     click.echo("\n".join(lines), err=True)
 
 

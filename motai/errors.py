@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# Exit statuses every command keeps, so a script can tell what happened.
+EXIT_OK = 0  # everything done
+EXIT_FAILED = 1  # rows failed (over --max-errors) or the run stopped on an error
+EXIT_USAGE = 2  # a bad option, file or output the run refused before any work
+EXIT_GATE = 3  # an eval gate failed: a threshold, a class floor or a significant regression
+
 
 class MotaiError(Exception):
     """Base of every error motai raises on purpose."""

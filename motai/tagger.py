@@ -21,6 +21,8 @@ from motai.models import TagResult, TextItem
 from motai.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:  # chromadb takes seconds to import; the local model never needs it
+    import pandas as pd
+
     from motai.store import KnowledgeStore
 
 DEFAULT_MODEL = "local"
@@ -157,6 +159,25 @@ class Tagger:
         size = batch_size or self.batch_size
         while batch := list(islice(it, size)):
             yield from self._tag_batch(batch)
+
+    def tag_dataframe(
+        self,
+        df: pd.DataFrame,
+        *,
+        text_column: str = "text",
+        id_column: str | None = None,
+        kind: str | None = None,
+        prefix: str = "",
+    ) -> pd.DataFrame:
+        """A copy of a pandas DataFrame with motai's columns added (pandas: the extra).
+
+        >>> Tagger().tag_dataframe(df, text_column="body", id_column="id")[["id", "stage"]]
+        """
+        from motai.dataframe import tag_dataframe
+
+        return tag_dataframe(
+            self, df, text_column=text_column, id_column=id_column, kind=kind, prefix=prefix
+        )
 
     def _tag_batch(self, batch: list[TextItem]) -> list[TagResult]:
         good = [x for x in batch if x.error is None]

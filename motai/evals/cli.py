@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from motai.errors import MotaiError
+from motai.errors import EXIT_GATE, MotaiError
 
 
 def _fail(exc: MotaiError) -> click.ClickException:
@@ -21,6 +21,9 @@ def _fail(exc: MotaiError) -> click.ClickException:
 @click.group("eval", context_settings={"help_option_names": ["-h", "--help"]})
 def eval_group() -> None:
     """Measure tagging against labelled sets, compare two runs, gate CI on regressions.
+
+    Exit status: 0 done (gate passed); 1 the run stopped on an error; 2 usage error;
+    3 the gate failed (`run --check` under a threshold, `compare --fail-if-worse`).
 
     \b
     Examples:
@@ -70,7 +73,7 @@ def eval_group() -> None:
 )
 @click.option("--no-cache", is_flag=True, help="Ask the LLM again instead of the response cache.")
 @click.option(
-    "--check", is_flag=True, help="Exit 1 when a run falls under the config's thresholds."
+    "--check", is_flag=True, help="Exit 3 when a run falls under the config's thresholds."
 )
 @click.option(
     "--fresh",
@@ -167,7 +170,7 @@ def eval_run(
     except MotaiError as exc:
         raise _fail(exc) from None
     if check and failed:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_GATE)
 
 
 @eval_group.command("compare")
@@ -176,7 +179,7 @@ def eval_run(
 @click.option(
     "--fail-if-worse",
     is_flag=True,
-    help="Exit 1 when B is significantly worse than A or under a floor of --config.",
+    help="Exit 3 when B is significantly worse than A or under a floor of --config.",
 )
 @click.option(
     "--config",
@@ -229,4 +232,4 @@ def eval_compare(
         click.echo(f"wrote {md} and {page}", err=True)
     if fail_if_worse and failures:
         click.echo(f"gate failed: {len(failures)} reason(s)", err=True)
-        raise SystemExit(1)
+        raise SystemExit(EXIT_GATE)

@@ -174,7 +174,7 @@ def test_cli_compare_fail_if_worse(runs: dict[str, Path], tmp_path: Path) -> Non
     runner = CliRunner()
     args = ["eval", "compare", str(runs["a"]), str(runs["worse"]), "--fail-if-worse"]
     res = runner.invoke(cli, args)
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 3, res.output  # EXIT_GATE: apart from a run that failed (1)
     assert "### Gate: FAIL" in res.stdout
     # Without the flag the same comparison reports but does not fail.
     res = runner.invoke(cli, args[:-1])
@@ -208,5 +208,5 @@ def test_cli_compare_floor_from_config(runs: dict[str, Path], tmp_path: Path) ->
     cfg = _config(tmp_path, "{ZMOT: 0.99}")
     args = ["eval", "compare", str(runs["a"]), str(runs["same"]), "--fail-if-worse"]
     res = CliRunner().invoke(cli, [*args, "--config", str(cfg)])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert "ZMOT F1" in res.stdout and "under its floor 0.9900" in res.stdout

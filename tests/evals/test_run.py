@@ -145,7 +145,7 @@ def test_cli_eval_run_config_with_check(
     )
     args = ["eval", "run", str(cfg), "-o", str(tmp_path / "r")]
     res = CliRunner().invoke(cli, [*args, "--check"])
-    assert res.exit_code == 1
+    assert res.exit_code == 3
     assert "stage macro-F1" in res.stderr and "under its threshold 1.0000" in res.stderr
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["name"] == "small"
 
