@@ -7,15 +7,17 @@ import sys
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
 from motai import __version__
 from motai.errors import EXIT_FAILED, MotaiError
-from motai.models import TagResult, TextItem, result_schema
-from motai.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:  # numpy and pydantic load only when a command needs them: --help is fast
+    from motai.models import TagResult, TextItem
+    from motai.taxonomy import Taxonomy
 
 _MAX_ROW_ERRORS_SHOWN = 5
 
@@ -195,6 +197,8 @@ def with_store_options(f):
 
 
 def _taxonomy(src: str | None) -> Taxonomy:
+    from motai.taxonomy import load_taxonomy
+
     try:
         return load_taxonomy(src)
     except MotaiError as exc:
@@ -596,6 +600,8 @@ def schema() -> None:
     Examples:
       motai schema > tag-result.schema.json
     """
+    from motai.models import result_schema
+
     click.echo(json.dumps(result_schema(), indent=2))
 
 
