@@ -87,9 +87,10 @@ class Tagger:
                 "data instead: motai train DATA.jsonl -o MODEL_DIR, then --model local:MODEL_DIR"
             )
         if not self.is_local:
-            from motai.llm.providers import parse_model_id
+            from motai.llm.providers import parse_model_id, require_llm_extra
 
             parse_model_id(self.model, base_url or os.environ.get("OPENAI_BASE_URL"))
+            require_llm_extra()
         # LLMClassifier options (the key is kept here only to hand it to the provider).
         self._llm_args = {
             "base_url": base_url,

@@ -227,6 +227,18 @@ def test_unknown_model_fails_cleanly(runner: CliRunner, store_dir: Path) -> None
     assert "unknown model 'gpt-x'" in result.stderr and "Traceback" not in result.output
 
 
+def test_llm_without_its_extra_is_one_line_not_an_error_per_row(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "tenacity", None)
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(cli, ["tag", REVIEWS, "--model", "openai:gpt-4o-mini", "-o", str(out)])
+    assert result.exit_code == 1 and not out.exists()
+    assert result.stderr == (
+        'Error: an LLM model needs the llm extra: pip install "motai[llm]" (missing: tenacity)\n'
+    )
+
+
 def test_schema_is_json_schema(runner: CliRunner) -> None:
     result = _run(runner, ["schema"])
     assert result.exit_code == 0

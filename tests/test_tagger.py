@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -212,6 +213,15 @@ def test_unknown_model_raises(model: str) -> None:
         Tagger(model)
     msg = str(exc.value)
     assert model in msg and "local" in msg
+
+
+def test_llm_without_its_extra_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # as if `motai[llm]` were not installed
+    with pytest.raises(MotaiError) as exc:
+        Tagger("openai:gpt-4o-mini")
+    assert str(exc.value) == (
+        'an LLM model needs the llm extra: pip install "motai[llm]" (missing: jinja2)'
+    )
 
 
 @pytest.mark.parametrize("model", [None, "local", "local:default"])

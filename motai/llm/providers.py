@@ -98,6 +98,30 @@ class Provider(Protocol):
     async def complete(self, request: ChatRequest) -> ChatReply: ...
 
 
+# What the `llm` extra installs, by import name; checked before any row is read, so a
+# missing one is one line at start-up, not an error on every row.
+LLM_EXTRA_MODULES = ("openai", "langchain_openai", "tenacity", "jinja2")
+
+
+def require_llm_extra() -> None:
+    """Raise one line naming the missing modules and the extra that brings them."""
+    import importlib.util
+
+    missing = []
+    for name in LLM_EXTRA_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise MotaiError(
+            f'an LLM model needs the llm extra: pip install "motai[llm]" '
+            f"(missing: {', '.join(missing)})"
+        )
+
+
 def parse_model_id(model: str, base_url: str | None = None) -> str:
     """The model name the endpoint knows.
 
