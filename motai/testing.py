@@ -15,14 +15,20 @@ that does not support them, and records every request it receives:
 
     chat = FakeProvider(respond=quote_reply("SMOT", "glory"), reject={"json_schema"})
     clf = LLMClassifier(store, "openai:fake", chat=chat)
+
+`block_network()` refuses TCP connections off this machine while it is open; motai's test
+suite runs under it, so no test can reach a hosted API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import re
+import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +39,9 @@ __all__ = [
     "FakeChatModel",
     "FakeEmbedder",
     "FakeProvider",
+    "NetworkBlocked",
     "RecordingEmbedder",
+    "block_network",
     "customer_text",
     "quote_reply",
     "rate_limited",
@@ -227,3 +235,46 @@ def fast_train_settings() -> Any:
     from motai.local import TrainSettings
 
     return TrainSettings(stack_folds=2, hash_features=2**12)
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to reach a host off this machine (see `block_network`)."""
+
+
+def _loopback(host: object) -> bool:
+    name = (host.decode() if isinstance(host, bytes) else str(host)).strip("[]").split("%")[0]
+    if name.lower() in {"localhost", "localhost.localdomain", "ip6-localhost"}:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@contextlib.contextmanager
+def block_network() -> Iterator[None]:
+    """Refuse every TCP connection off this machine (127.0.0.0/8 and ::1 pass).
+
+    motai's own suite runs under it (tests/conftest.py), as pydantic-ai blocks model
+    requests in tests: a test that would reach a hosted API fails at once, before a byte
+    is sent. Name look-ups and UDP (which Ray uses to find its own address) are left
+    alone; this process's sockets are patched, subprocesses are not covered.
+    """
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(real: Callable[..., Any]) -> Callable[..., Any]:
+        def connect(self: socket.socket, address: Any) -> Any:
+            inet = self.family in (socket.AF_INET, socket.AF_INET6)
+            if inet and self.type == socket.SOCK_STREAM and not _loopback(address[0]):
+                raise NetworkBlocked(f"tests may not reach {address[0]}: only 127.0.0.1 is allowed")
+            return real(self, address)
+
+        return connect
+
+    socket.socket.connect = guarded(real_connect)  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded(real_connect_ex)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ embeds ~2,000 segments) and shared read-only by the tests that need the real cla
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,16 @@ from motai.labelled import exemplars_path
 from motai.store import KnowledgeStore
 from motai.tagger import Tagger
 from motai.taxonomy import Taxonomy, load_taxonomy
-from motai.testing import FakeEmbedder
+from motai.testing import FakeEmbedder, block_network
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    """No test reaches a host off this machine; servers the tests start on 127.0.0.1 pass."""
+    with block_network():
+        yield
 
 
 @pytest.fixture(autouse=True)

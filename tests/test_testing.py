@@ -15,7 +15,9 @@ def test_exports() -> None:
         "FakeChatModel",
         "FakeEmbedder",
         "FakeProvider",
+        "NetworkBlocked",
         "RecordingEmbedder",
+        "block_network",
         "customer_text",
         "quote_reply",
         "rate_limited",
@@ -52,3 +54,31 @@ def test_recording_embedder_counts() -> None:
     np.testing.assert_array_equal(out, FakeEmbedder().embed(["a b", "c"]))
     rec.reset()
     assert (rec.calls, rec.n_texts) == (0, 0)
+
+
+def test_block_network_refuses_hosts_off_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import openai
+
+    from motai.testing import NetworkBlocked, block_network
+
+    # Under the guard sits a recorder instead of the real connect, so that even a broken
+    # guard sends nothing anywhere.
+    reached: list[str] = []
+
+    def record(self: socket.socket, address: tuple) -> None:
+        reached.append(address[0])
+        raise ConnectionRefusedError("recorded, not sent")
+
+    monkeypatch.setattr(socket.socket, "connect", record)
+    with block_network():
+        with pytest.raises(NetworkBlocked, match=r"tests may not reach 203\.0\.113\.5"):
+            socket.create_connection(("203.0.113.5", 80), timeout=1)
+        client = openai.OpenAI(api_key="sk-test", base_url="http://203.0.113.5:9/v1", max_retries=0)
+        with pytest.raises(NetworkBlocked):  # the SDK lets it through: the test fails loudly
+            client.models.list()
+        assert reached == []
+        with pytest.raises(ConnectionRefusedError):  # loopback passes through the guard
+            socket.create_connection(("127.0.0.1", 9), timeout=1)
+        assert reached == ["127.0.0.1"]
