@@ -122,6 +122,13 @@ llm_option_list = [
         help="LLM requests in flight at once.",
     ),
     click.option(
+        "--rpm",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="N",
+        help="At most N LLM requests a minute (retries included), for an endpoint's quota. "
+        "Default: no limit beyond --concurrency.",
+    ),
+    click.option(
         "--no-cache",
         is_flag=True,
         help="Send every request, even when the cache ($MOTAI_HOME/cache.sqlite) has it.",
@@ -311,6 +318,7 @@ def tag(
     base_url: str | None,
     prompt_id: str | None,
     concurrency: int,
+    rpm: float | None,
     no_cache: bool,
     redact: bool,
     dry_run: bool,
@@ -387,13 +395,13 @@ def tag(
         out_fmt = output_format(output, out_format)
         tagger = Tagger(
             model,
-            taxonomy=_taxonomy(taxonomy_src),
+            taxonomy=taxonomy_src,  # None: the model's own (a plugin may bring one)
             exemplars=exemplars,
             embedder=embedder,
             store_path=store_path,
             chroma_url=chroma_url,
             batch_size=batch_size,
-            **_llm_kwargs(model, base_url, prompt_id, concurrency, no_cache, redact),
+            **_llm_kwargs(model, base_url, prompt_id, concurrency, no_cache, redact, rpm),
         )
         items = read_items(
             list(inputs),
@@ -475,21 +483,17 @@ def _llm_kwargs(
     concurrency: int,
     no_cache: bool,
     redact: bool,
+    rpm: float | None = None,
 ) -> dict:
-    """Tagger arguments for an LLM model; a local model only takes the defaults."""
-    if model in {"local", "local:default"}:
-        if prompt_id or redact:
-            raise click.ClickException(
-                "--prompt and --redact need an LLM model, e.g. --model openai:gpt-4o-mini"
-            )
-        return {}
-    return {
-        "base_url": base_url,
-        "prompt": prompt_id,
-        "concurrency": concurrency,
-        "cache": not no_cache,
-        "redact": redact,
-    }
+    """Tagger options from the LLM flags: what was given, and the run settings an LLM uses
+    (a local model refuses the LLM-only ones itself, with one line)."""
+    from motai.tagger import local_model_path
+
+    given = {"base_url": base_url, "prompt": prompt_id, "redact": redact or None, "rpm": rpm}
+    opts = {k: v for k, v in given.items() if v is not None}
+    if local_model_path(model) is None:
+        opts |= {"concurrency": concurrency, "cache": not no_cache}
+    return opts
 
 
 def _format_estimate(est: dict) -> str:

@@ -111,7 +111,8 @@ _shared_lock = threading.Lock()
 
 
 def get_embedder(spec: str | Embedder | None = None) -> Embedder:
-    """Resolve `local:minilm` (default) or `openai:MODEL`; local models load once per process."""
+    """Resolve `local:minilm` (default), `openai:MODEL` or a plugin's `PREFIX:NAME`
+    (entry point group `motai.embedders`); local models load once per process."""
     if spec is not None and not isinstance(spec, str):
         return spec
     spec = spec or DEFAULT_EMBEDDER
@@ -123,6 +124,11 @@ def get_embedder(spec: str | Embedder | None = None) -> Embedder:
             return _shared["local"]
     if provider == "openai" and name:
         return OpenAIEmbedder(name)
+    from motai.classifiers import plugin_embedder
+
+    plugged = plugin_embedder(spec)  # an embedder a plugin package registers
+    if plugged is not None:
+        return plugged
     raise EmbedderError(
         f"unknown embedder {spec!r}: use 'local:minilm' or 'openai:text-embedding-3-small'"
     )

@@ -19,7 +19,6 @@ from motai.cli import (
     _fail,
     _format_estimate,
     _llm_kwargs,
-    _taxonomy,
     input_options,
     llm_options,
     run_options,
@@ -71,6 +70,7 @@ def label(
     base_url: str | None,
     prompt_id: str | None,
     concurrency: int,
+    rpm: float | None,
     no_cache: bool,
     redact: bool,
     dry_run: bool,
@@ -147,13 +147,13 @@ def label(
     try:
         tagger = Tagger(
             model,
-            taxonomy=_taxonomy(taxonomy_src),
+            taxonomy=taxonomy_src,
             exemplars=exemplars,
             embedder=embedder,
             store_path=store_path,
             chroma_url=chroma_url,
             batch_size=batch_size,
-            **_llm_kwargs(model, base_url, prompt_id, concurrency, no_cache, redact),
+            **_llm_kwargs(model, base_url, prompt_id, concurrency, no_cache, redact, rpm),
         )
         done = set() if fresh else labelled_ids(out, repair=not dry_run)
         items = read_items(

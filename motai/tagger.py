@@ -6,23 +6,30 @@ and `tag_many` only read shared state, so one Tagger can serve several threads.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from motai.embeddings import Embedder
+from motai.classifiers import (
+    Classifier,
+    ClassifierOptions,
+    build,
+    check_local_options,
+    resolve,
+)
 from motai.errors import InputError, MotaiError
 from motai.io import detect_kind
-from motai.local import LocalModel, bundle_taxonomy, default_model_dir
+from motai.llm.providers import require_llm_extra
+from motai.local import bundle_taxonomy, default_model_dir
 from motai.models import TagResult, TextItem
 from motai.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:  # chromadb takes seconds to import; the local model never needs it
     import pandas as pd
 
+    from motai.langchain import TaggerRunnable
     from motai.store import KnowledgeStore
 
 DEFAULT_MODEL = "local"
@@ -55,98 +62,69 @@ class Tagger:
 
     def __init__(
         self,
-        model: str | None = None,
+        model: str | Classifier | None = None,
         *,
         taxonomy: str | Path | Taxonomy | None = None,
-        exemplars: str | Path | None = None,
-        embedder: str | Embedder | None = None,
-        store_path: str | Path | None = None,
-        chroma_url: str | None = None,
         batch_size: int = 32,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        prompt: str | None = None,
-        concurrency: int = 4,
-        cache: bool | object = True,
-        redact: bool = False,
-        k_examples: int = 4,
-        exclude_items: Collection[str] = (),
-        chat: object | None = None,
+        **options: Any,
     ) -> None:
+        """`model`: an id the registry resolves (`motai.classifiers`) or a Classifier.
+
+        `options` go to the classifier's factory (`ClassifierOptions`): for an LLM
+        `base_url`, `api_key`, `prompt`, `concurrency`, `cache`, `redact`, `k_examples`,
+        `exemplars`, `store_path`, `chroma_url`; for any model `embedder`. An option the
+        model cannot use is refused with one line, before any text is read.
+        """
+        unknown = sorted(set(options) - ClassifierOptions.names())
+        if unknown:
+            raise TypeError(f"Tagger() got unknown option(s): {', '.join(unknown)}")
+        self.batch_size = max(1, batch_size)
+        self._classifier: Classifier | None = None
+        self._lock = threading.Lock()
+        if isinstance(model, Classifier):
+            self._classifier, self.model, self.provider = model, model.model, model.provider
+            self.model_path, self.is_local = None, model.provider == "local"
+            self.options = ClassifierOptions(taxonomy=model.taxonomy)
+            self.taxonomy = model.taxonomy
+            return
         self.model = model or DEFAULT_MODEL
         self.model_path = local_model_path(self.model)
         self.is_local = self.model_path is not None
-        if self.is_local and (base_url or prompt or redact or chat is not None):
-            raise MotaiError(
-                "--base-url, --prompt and --redact need an LLM model, e.g. "
-                "--model openai:gpt-4o-mini (the local model sends nothing anywhere)"
-            )
-        if self.is_local and exemplars is not None:
-            raise MotaiError(
-                "--exemplars feed an LLM's retrieval; the local model learns from labelled "
-                "data instead: motai train DATA.jsonl -o MODEL_DIR, then --model local:MODEL_DIR"
-            )
-        if not self.is_local:
-            from motai.llm.providers import parse_model_id, require_llm_extra
-
-            parse_model_id(self.model, base_url or os.environ.get("OPENAI_BASE_URL"))
-            require_llm_extra()
-        # LLMClassifier options (the key is kept here only to hand it to the provider).
-        self._llm_args = {
-            "base_url": base_url,
-            "api_key": api_key,
-            "prompt": prompt or "classify.v1",
-            "concurrency": concurrency,
-            "cache": cache,
-            "redact": redact,
-            "k_examples": k_examples,
-            "exclude_items": exclude_items,
-            "chat": chat,
-        }
+        prefix, _ = resolve(self.model, options.get("base_url"))
         if self.is_local and taxonomy is None:
             assert self.model_path is not None
-            self.taxonomy = bundle_taxonomy(self.model_path)  # the model knows its stages
+            tax: Taxonomy | None = bundle_taxonomy(self.model_path)  # the model knows its stages
+        elif taxonomy is not None or prefix == "openai":
+            tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         else:
-            self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
-        self.batch_size = max(1, batch_size)
-        self._store_args = {
-            "embedder": embedder,
-            "exemplars": exemplars,
-            "path": store_path,
-            "url": chroma_url,
-        }
-        self._classifier: Any = None
-        self._lock = threading.Lock()
+            tax = None  # a plugin's model brings its own taxonomy
+        self.options = ClassifierOptions(taxonomy=tax, **options)
+        self.provider = prefix
+        if self.is_local:
+            check_local_options(self.options)
+        elif prefix == "openai":
+            require_llm_extra()
+        self.taxonomy = tax if tax is not None else self.classifier.taxonomy
 
     @property
     def store(self) -> KnowledgeStore:
         """The LLM's retrieval store (the local model needs none)."""
-        return self.classifier.store
+        return self.classifier.store  # type: ignore[attr-defined]
 
     @property
-    def classifier(self) -> Any:
-        """The classifier, loaded on first use: the local model's bundle (nothing is fitted),
-        or an LLMClassifier (which builds the retrieval store if stale)."""
+    def classifier(self) -> Classifier:
+        """The classifier, built on first use: the local model's bundle (nothing is fitted),
+        an LLMClassifier (which builds the retrieval store if stale), or a plugin's."""
         if self._classifier is None:
             with self._lock:
                 if self._classifier is None:
-                    self._classifier = self._load_classifier()
+                    self._classifier = build(self.model, self.options)
         return self._classifier
-
-    def _load_classifier(self) -> Any:
-        if self.model_path is not None:
-            model = LocalModel.load(self.model_path, self._store_args["embedder"])
-            return model.for_taxonomy(self.taxonomy)
-        from motai.llm.classifier import LLMClassifier
-        from motai.store import KnowledgeStore
-
-        store = KnowledgeStore(self.taxonomy, **self._store_args)
-        return LLMClassifier(store, self.model, **self._llm_args)
 
     @property
     def ledger(self) -> Any:
         """Requests, retries, repairs, cache hits, tokens and cost so far (None if local)."""
-        return None if self.is_local else self.classifier.ledger
+        return None if self.is_local else getattr(self.classifier, "ledger", None)
 
     def tag(self, text: str, *, id: str = "0", kind: str | None = None) -> TagResult:
         """Tag one text."""
@@ -160,6 +138,25 @@ class Tagger:
         size = batch_size or self.batch_size
         while batch := list(islice(it, size)):
             yield from self._tag_batch(batch)
+
+    async def atag(self, text: str, *, id: str = "0", kind: str | None = None) -> TagResult:
+        """Tag one text without blocking the caller's event loop."""
+        return (await self.atag_many([TextItem(id=id, text=text, kind=kind)]))[0]
+
+    async def atag_many(
+        self, items: Iterable[str | Mapping[str, object] | TextItem]
+    ) -> list[TagResult]:
+        """`tag_many` in a worker thread, awaited: the caller's loop keeps serving (an LLM
+        classifier runs its requests on its own loop, concurrently, as in `tag_many`)."""
+        import asyncio
+
+        return await asyncio.to_thread(lambda: list(self.tag_many(items)))
+
+    def as_runnable(self) -> TaggerRunnable:
+        """This tagger as a LangChain Runnable (`invoke`, `batch`, `ainvoke`, LCEL `|`)."""
+        from motai.langchain import TaggerRunnable
+
+        return TaggerRunnable(self)
 
     def tag_dataframe(
         self,
@@ -201,7 +198,7 @@ class Tagger:
         return TagResult(
             id=item.id,
             kind=item.kind,
-            provider="local" if self.is_local else "openai",
+            provider=self.provider,
             taxonomy_version=self.taxonomy.ref,
             error=error,
         )

@@ -173,7 +173,8 @@ def parse_taxonomy(raw: object, path: str = "<taxonomy>") -> Taxonomy:
 
 
 def load_taxonomy(source: str | Path | None = None) -> Taxonomy:
-    """Load a taxonomy by file path, or the bundled one by name (default: moments-of-truth)."""
+    """Load a taxonomy by file path, or by name: bundled (default: moments-of-truth) or
+    registered by a plugin (entry point group `motai.taxonomies`)."""
     name = str(source) if source is not None else DEFAULT_TAXONOMY
     path = Path(name)
     if path.suffix in {".yaml", ".yml"} or path.exists():
@@ -187,6 +188,11 @@ def load_taxonomy(source: str | Path | None = None) -> Taxonomy:
     else:
         bundled = resources.files("motai") / "taxonomies" / f"{name}.v1.yaml"
         if not bundled.is_file():
+            from motai.classifiers import plugin_taxonomy
+
+            plugged = plugin_taxonomy(name)  # a taxonomy a plugin package registers
+            if plugged is not None:
+                return plugged
             raise TaxonomyError(
                 f"{name}: no bundled taxonomy of that name and no such file "
                 f"(bundled: {', '.join(bundled_taxonomies())})"

@@ -346,6 +346,10 @@ class FakeTagger:
     def __init__(self, model: str | None = None, *, taxonomy=None, batch_size: int = 32, **kw):
         self.model = model or "local"
         self.is_local = self.model == "local"
+        from motai.taxonomy import Taxonomy, load_taxonomy
+
+        if not isinstance(taxonomy, Taxonomy):  # a name or path, as Tagger takes it
+            taxonomy = load_taxonomy(taxonomy)
         self.taxonomy, self.batch_size, self.ledger = taxonomy, batch_size, None
 
     def tag_many(self, items):

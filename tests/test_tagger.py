@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import motai.tagger as tagger_mod
+import motai.local
 from motai import MotaiError, Tagger, TagResult, TextItem
 from motai.models import NONE_STAGE
 from motai.taxonomy import Taxonomy
@@ -183,7 +183,7 @@ def test_classifier_loads_once_across_threads(
         time.sleep(0.3)  # wide window for a race
         return shared
 
-    monkeypatch.setattr(tagger_mod.LocalModel, "load", slow_load)
+    monkeypatch.setattr(motai.local.LocalModel, "load", slow_load)
     t = Tagger(taxonomy=taxonomy, store_path=store_dir)
     barrier = threading.Barrier(4)
 

@@ -17,7 +17,6 @@ sha256 its bundle records), every item is predicted by a model retrained without
 
 from __future__ import annotations
 
-import inspect
 import json
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from motai import __version__
+from motai.classifiers import ClassifierOptions, check_local_options
 from motai.crossval import accuracy, iter_folds
 from motai.errors import MotaiError
 from motai.evals import resume, stats
@@ -98,26 +98,14 @@ def make_tagger(
 ) -> Tagger:
     """The Tagger of an eval: the config's `model`, `taxonomy`, `exemplars`, `base_url`
     and `prompt`, each overridden by a keyword that is not None (also `embedder`,
-    `store_path`, `chroma_url`...).
-
-    Options are passed to `Tagger(...)` only if its signature takes them, checked at call
-    time: before the LLM provider exists, `base_url` or `prompt` raise a clear MotaiError
-    instead of a TypeError.
+    `store_path`, `chroma_url`...). An option the model cannot use is one line from the
+    Tagger, before any item is tagged.
     """
     opts: dict[str, object] = {}
     if config is not None:
         src = config.model_dump() if isinstance(config, EvalConfig) else dict(config)
         opts |= {k: src[k] for k in CONFIG_TAGGER_KEYS if src.get(k) is not None}
     opts |= {k: v for k, v in overrides.items() if v is not None}
-    params = inspect.signature(Tagger).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        unsupported = sorted(k for k in opts if k not in params)
-        if unsupported:
-            flags = ", ".join("--" + k.replace("_", "-") for k in unsupported)
-            raise MotaiError(
-                f"{flags}: not supported by this motai's Tagger yet (it tags with the local "
-                "classifier only; LLM providers bring --model/--base-url/--prompt)"
-            )
     model = opts.pop("model", None)
     return Tagger(model, **opts)  # type: ignore[arg-type]
 
@@ -171,8 +159,8 @@ def run_eval(
     if tagger is not None:
         tax = tagger.taxonomy
         model = tagger.model
-        exemplars = tagger._store_args["exemplars"]
-        embedder = tagger._store_args.get("embedder")
+        exemplars = tagger.options.exemplars
+        embedder = tagger.options.embedder  # type: ignore[assignment]
     else:
         tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     items = list(load_labelled(dataset, tax))
@@ -182,10 +170,8 @@ def run_eval(
         raise MotaiError(f"{dataset}: item ids must be unique (runs match items by id): {dup!r}")
     model_dir = local_model_path(model)
     local = model_dir is not None
-    if local and (base_url or prompt or redact):
-        raise MotaiError(
-            "--base-url, --prompt and --redact are for LLM models, not the local model"
-        )
+    if local:
+        check_local_options(ClassifierOptions(base_url=base_url, prompt=prompt, redact=redact))
     dataset_sha = sha256_file(dataset)
     manifest = read_manifest(model_dir) if model_dir is not None else {}
     trained_on = manifest.get("data") or []

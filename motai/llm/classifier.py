@@ -163,6 +163,7 @@ class LLMClassifier:
         logprobs: bool = True,
         agreement: bool = True,
         chat: Provider | None = None,
+        rpm: float | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         endpoints: EndpointMemory | None = None,
         ledger: Ledger | None = None,
@@ -186,6 +187,7 @@ class LLMClassifier:
         self.ledger = ledger or Ledger()
         self.endpoints = endpoints or EndpointMemory()
         self._chat = chat
+        self.rpm = rpm
         self._sleep = sleep or asyncio.sleep
         self._schema = reply_json_schema(self.taxonomy)
         self._tool = tool_definition(self.taxonomy)
@@ -212,7 +214,11 @@ class LLMClassifier:
                     from motai.llm.providers import OpenAIProvider
 
                     self._chat = OpenAIProvider(
-                        self.model, self.base_url, self._api_key, timeout=self.timeout
+                        self.model,
+                        self.base_url,
+                        self._api_key,
+                        timeout=self.timeout,
+                        rpm=self.rpm,
                     )
         return self._chat
 
@@ -291,14 +297,6 @@ class LLMClassifier:
         prepared = self._prepare(batch)
         outcomes = self._run(self._gather(prepared))
         return self._finish(prepared, outcomes)
-
-    async def aclassify(self, batch: Sequence[TextItem]) -> list[TagResult]:
-        """Async variant for callers with their own event loop."""
-        if not batch:
-            return []
-        prepared = await asyncio.to_thread(self._prepare, batch)
-        outcomes = await self._gather(prepared)
-        return await asyncio.to_thread(self._finish, prepared, outcomes)
 
     def dry_run(self, items: Sequence[TextItem]) -> dict[str, Any]:
         """Estimate requests, tokens and cost; sends nothing."""

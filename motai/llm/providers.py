@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 from motai.errors import MotaiError
+from motai.llm.schema import SCHEMA_NAME
 
 STRATEGIES = ("json_schema", "tool_calling", "json_mode")
 NO_KEY = "sk-no-key"
@@ -214,7 +215,7 @@ class OpenAIProvider:
 
     OpenAI itself, Azure OpenAI (the deployment's `/openai/v1` URL), vLLM, Ollama,
     llama.cpp's server... The SDK's own retries are off: the classifier retries, so every
-    retry is counted in the ledger.
+    retry is counted in the ledger. `rpm` caps requests per minute (LangChain's limiter).
     """
 
     name = "openai"
@@ -225,8 +226,10 @@ class OpenAIProvider:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float = 120.0,
+        rpm: float | None = None,
     ) -> None:
         import httpx
+        from langchain_core.rate_limiters import InMemoryRateLimiter
         from langchain_openai import ChatOpenAI
 
         self.model = model
@@ -242,6 +245,13 @@ class OpenAIProvider:
             # belong to the event loop that opened them, and each classifier has its own.
             timeout=httpx.Timeout(timeout),
             use_responses_api=False,
+            # LangChain's token bucket: every request (retries and repairs too) waits for
+            # its turn, so a run stays under an endpoint's requests-per-minute quota.
+            rate_limiter=InMemoryRateLimiter(
+                requests_per_second=rpm / 60, check_every_n_seconds=0.05, max_bucket_size=1
+            )
+            if rpm
+            else None,
         )
 
     def __repr__(self) -> str:  # never the key
@@ -260,7 +270,7 @@ class OpenAIProvider:
                 response_format={
                     "type": "json_schema",
                     "json_schema": {
-                        "name": "moment_of_truth_tag",
+                        "name": SCHEMA_NAME,
                         "schema": req.schema,
                         "strict": True,
                     },

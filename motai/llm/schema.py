@@ -86,10 +86,3 @@ def tool_definition(taxonomy: Taxonomy) -> dict[str, Any]:
             "parameters": reply_json_schema(taxonomy),
         },
     }
-
-
-def response_format_json_schema(taxonomy: Taxonomy) -> dict[str, Any]:
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": SCHEMA_NAME, "schema": reply_json_schema(taxonomy), "strict": True},
-    }

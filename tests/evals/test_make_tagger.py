@@ -56,20 +56,13 @@ class FakeLLMTagger:
             )
 
 
-class LocalOnlyTagger:
-    """A Tagger from before the LLM provider: no base_url, no prompt."""
-
-    def __init__(self, model: str | None = None, *, taxonomy=None, exemplars=None) -> None:
-        self.model = model
-
-
-def test_options_the_tagger_does_not_take_are_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(run_mod, "Tagger", LocalOnlyTagger)
-    with pytest.raises(MotaiError, match=r"--base-url, --prompt: not supported by this motai"):
-        make_tagger(None, model="x", base_url="http://127.0.0.1:8080/v1", prompt="classify.v1")
-    assert make_tagger({"model": "local"}, exemplars="bank.jsonl").model == "local"
+def test_options_the_model_does_not_take_are_a_clear_error() -> None:
+    # The real Tagger refuses them with one line, before any item is tagged.
+    with pytest.raises(MotaiError, match=r"^--base-url, --prompt: need an LLM model"):
+        make_tagger(None, model="local", base_url="http://127.0.0.1:8080/v1", prompt="classify.v1")
+    with pytest.raises(MotaiError, match="the local model learns from labelled data"):
+        make_tagger({"model": "local"}, exemplars="bank.jsonl")
+    assert make_tagger({"model": "local"}).model == "local"
 
 
 def test_config_and_overrides_reach_the_tagger(monkeypatch: pytest.MonkeyPatch) -> None:

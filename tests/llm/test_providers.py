@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,6 +33,7 @@ class StubServer:
     def __init__(self) -> None:
         self.bodies: list[dict] = []
         self.headers: list[dict] = []
+        self.times: list[float] = []  # when each request arrived (time.monotonic)
         self.fail_next: list[tuple[int, dict]] = []  # (status, headers) answered first
         stub = self
 
@@ -51,6 +53,7 @@ class StubServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stub.times.append(time.monotonic())
                 stub.bodies.append(body)
                 stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if stub.fail_next:
@@ -207,6 +210,25 @@ def test_real_sdk_429_retry_after_is_honoured_and_counted(fake_store, server) ->
     assert r.error is None
     assert slept[0] == 7.0 and 0 < slept[1] <= 3.0  # Retry-After, then backoff with jitter
     assert clf.ledger.summary()["retries"] == 2 and clf.ledger.summary()["requests"] == 1
+
+
+def test_rpm_spaces_requests_with_langchains_rate_limiter(fake_store, server) -> None:
+    EndpointMemory().update(f"{server.url}|stub-model", strategy="tool_calling")
+    clf = LLMClassifier(
+        fake_store,
+        "stub-model",
+        base_url=server.url,
+        api_key=KEY,
+        cache=False,
+        concurrency=4,
+        rpm=240,  # 4 a second
+    )
+    items = [TextItem(id=str(i), text=f"Warm coat {i}", kind="review") for i in range(5)]
+    assert all(r.ok for r in clf.classify(items))
+    assert len(server.times) == 5
+    # Four requests could be in flight at once; the limiter lets one through every 0.25 s.
+    gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
+    assert server.times[-1] - server.times[0] >= 0.9 and min(gaps) >= 0.15, gaps
 
 
 def test_auth_error_is_fatal_and_masked(fake_store, monkeypatch: pytest.MonkeyPatch) -> None:
