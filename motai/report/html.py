@@ -118,8 +118,9 @@ def _hotspots(report: Report) -> list[str]:
         + (f", with the change against {esc(prev)}" if prev else "")
         + ". ● marks a change beyond noise (two-proportion test, p &lt; 0.05).</p>"
     )
+    with_moments = {r["segment"] for r in rows}
     if report.segments:
-        segs = report.segments[:HEATMAP_SEGMENTS]
+        segs = [s for s in report.segments if s in with_moments][:HEATMAP_SEGMENTS]
         cells = {(r["segment"], r["stage"]): (r["pain"], r["moments"]) for r in rows}
         out.append(
             _figure(

@@ -58,8 +58,7 @@ def pain_heatmap(
         layout="constrained",
         figsize=(max(4.5, 0.95 * len(stages) + 2.2), max(2.2, 0.42 * len(rows) + 1.3)),
     )
-    cmap = plt.get_cmap("Reds").copy()
-    cmap.set_bad("#f0f2f5")
+    cmap = plt.get_cmap("Reds").with_extremes(bad="#f0f2f5")
     im = ax.imshow(share, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(stages)), stages)
     ax.set_yticks(range(len(rows)), rows)
