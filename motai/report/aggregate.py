@@ -111,7 +111,7 @@ class Aggregator:
     def _segment(self, row: Row) -> str:
         if self.agg.by is None:
             return ALL
-        value = row.fields.get(self.agg.by, "").strip() or MISSING
+        value = row.value(self.agg.by) or MISSING
         if value not in self._segments:
             if len(self._segments) >= self.max_segments:
                 self.agg.segments_folded += 1
@@ -122,7 +122,7 @@ class Aggregator:
     def _period(self, row: Row) -> str:
         if self.agg.period is None:
             return ALL
-        value = row.fields.get(self.agg.date_column, "").strip()
+        value = row.value(self.agg.date_column)
         if not value:
             return NO_DATE
         try:
@@ -166,9 +166,10 @@ class Aggregator:
         if not row.moments:
             a.no_moment += 1
             self._example("no moment", row, row.stage or "")
+        segments = (segment, ALL) if segment != ALL else (ALL,)
         for m in row.moments:
             a.moments[(period, segment, m.stage, m.valence)] += 1
-            for seg in {segment, ALL}:
+            for seg in segments:
                 cell = (seg, m.stage, m.valence)
                 top = a.quotes.get(cell)
                 if top is None:

@@ -31,7 +31,8 @@ class RowMoment:
 
 @dataclass(slots=True)
 class Row:
-    """One tagged row: motai's fields, and the kept input columns as text."""
+    """One tagged row: motai's fields, and the kept input columns as read (`value` gives
+    one as text, converted only when a report groups by it)."""
 
     id: str
     file: str
@@ -43,7 +44,11 @@ class Row:
     moments: list[RowMoment]
     language: str | None
     error: str | None
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, object] = field(default_factory=dict)
+
+    def value(self, name: str) -> str:
+        """A kept input column as text ("" when the row has none)."""
+        return _text(self.fields.get(name)).strip()
 
 
 def _text(value: object) -> str:
@@ -117,19 +122,16 @@ def _row(data: dict, file: str, line: int) -> Row:
         raise InputError("missing: is this a motai output file?", field="id", **where)
     if "stage" not in data and "moments" not in data and "error" not in data:
         raise InputError("missing: is this a motai output file?", field="stage", **where)
-    fields: dict[str, str] = {}
-    for name, value in data.items():
-        if name in MOTAI_FIELDS:
-            continue
-        if name == EXTRA and isinstance(value, str) and value.startswith("{"):
-            try:
-                extra = json.loads(value)
-            except json.JSONDecodeError:
-                extra = None
-            if isinstance(extra, dict):
-                fields.update({k: _text(v) for k, v in extra.items()})
-                continue
-        fields[name] = _text(value)
+    fields = {k: v for k, v in data.items() if k not in MOTAI_FIELDS}
+    extra = fields.get(EXTRA)
+    if isinstance(extra, str) and extra.startswith("{"):  # CSV: later JSON rows' fields
+        try:
+            parsed = json.loads(extra)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            del fields[EXTRA]
+            fields.update(parsed)
     return Row(
         id=_text(data["id"]),
         file=file,
