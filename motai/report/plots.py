@@ -88,7 +88,9 @@ def trend_lines(
 ) -> str:
     """Pain share per period: one line per stage, the all-stage line with its interval."""
     plt = _plt()
-    fig, ax = plt.subplots(layout="constrained", figsize=(max(5.0, 0.6 * len(periods) + 3), 3.4))
+    fig, ax = plt.subplots(
+        layout="constrained", figsize=(min(11.0, max(5.0, 0.6 * len(periods) + 3)), 3.4)
+    )
     x = list(range(len(periods)))
     palette = plt.get_cmap("tab10")
     for i, (name, ys) in enumerate(series.items()):
@@ -117,7 +119,8 @@ def trend_lines(
                 linewidth=0,
                 label="(all) 95% CI",
             )
-    ax.set_xticks(x, periods, rotation=30 if len(periods) > 6 else 0)
+    step = max(1, len(periods) // 12)  # a year of weeks: every fifth label
+    ax.set_xticks(x[::step], periods[::step], rotation=30 if len(periods) > 6 else 0)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("pain share of moments")
     ax.set_title("Pain share per period")

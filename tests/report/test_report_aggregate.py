@@ -71,6 +71,11 @@ def test_hotspots_ranked_by_count_and_by_share_with_the_change(tagged: Tagged) -
     assert lamp["beyond_noise"] is True
     vacuum = next(r for r in hot if r["segment"] == "vacuum")
     assert vacuum["change"] is None and vacuum["beyond_noise"] is None  # nothing in January
+    trend = {(r["period"], r["stage"]): r for r in rep.trends()}
+    assert (trend[("2026-01", ALL)]["pain"], trend[("2026-01", ALL)]["moments"]) == (2, 10)
+    assert (trend[("2026-02", ALL)]["pain"], trend[("2026-02", ALL)]["moments"]) == (14, 17)
+    assert trend[("2026-02", "SMOT")]["pain_share"] == 1.0
+    assert ("2026-01", "SMOT") in trend and trend[("2026-01", "SMOT")]["moments"] == 0
 
 
 def test_a_small_change_is_within_noise(tagged: Tagged) -> None:
@@ -80,6 +85,9 @@ def test_a_small_change_is_within_noise(tagged: Tagged) -> None:
     (cell,) = rep.hotspots()
     assert cell["change"] == pytest.approx(0.1)
     assert cell["beyond_noise"] is False
+    assert rep.compare_groups == ("period", "2026-W01", "2026-W04")
+    total = rep.compare()[0]
+    assert (total["pain_a"], total["pain_b"], total["beyond_noise"]) == (4, 5, False)
 
 
 def test_verbatims_keep_the_most_confident_and_drop_near_duplicates(tagged: Tagged) -> None:
