@@ -151,15 +151,19 @@ def test_transcripts_timeline_and_pain_turned_to_glory(tagged: Tagged) -> None:
 def test_errors_and_low_confidence_are_counted_not_hidden(tagged: Tagged) -> None:
     rows = [
         {"id": "ok", "moments": [("SMOT", "glory", "Fine.", 0.9)]},
-        {"id": "bad", "error": "empty text: nothing to tag"},
+        {"id": "bad", "error": "a.csv, row 2, field 'text': empty text"},
+        {"id": "bad2", "error": "a.csv, row 9, field 'text': empty text"},
+        {"id": "bad3", "error": "timed out after 30 s"},
         {"id": "unsure", "confidence": 0.2, "moments": [("SMOT", "pain", "Hmm.", 0.2)]},
         {"id": "spam", "moments": []},
         {"id": "fr", "language": "fr", "moments": [("SMOT", "pain", "Trop tard.", 0.6)]},
     ]
     rep = build_report([tagged(rows)], low_confidence=0.5)
     counts = {r["problem"]: r["rows"] for r in rep.quality() if r["id"] is None}
-    assert counts["rows"] == 5
-    assert (counts["error"], counts["low confidence"], counts["no moment"]) == (1, 1, 1)
+    assert counts["rows"] == 7
+    assert (counts["error"], counts["low confidence"], counts["no moment"]) == (3, 1, 1)
+    kinds = {r["detail"]: r["rows"] for r in rep.quality() if r["problem"] == "error kind"}
+    assert kinds == {"empty text": 2, "timed out after N s": 1}  # what, not where
     assert counts["not English"] == 1
     named = {(r["problem"], r["id"]) for r in rep.quality() if r["id"] is not None}
     assert {("error", "bad"), ("low confidence", "unsure"), ("no moment", "spam")} <= named
