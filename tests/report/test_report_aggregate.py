@@ -232,3 +232,26 @@ def test_csv_and_jsonl_outputs_give_the_same_report(tagged: Tagged) -> None:
         assert ta[name] == tb[name], name
     strip = [{k: v for k, v in r.items() if k != "file"} for r in ta["verbatims"]]
     assert strip == [{k: v for k, v in r.items() if k != "file"} for r in tb["verbatims"]]
+
+
+def test_what_is_kept_does_not_grow_with_the_rows() -> None:
+    from motai.report.aggregate import Aggregator
+    from motai.report.rows import Row, RowMoment
+
+    agg = Aggregator(by="product", period="month", quotes=2, max_timelines=5)
+    for i in range(3000):
+        moments = [RowMoment("SMOT", "pain", f"distinct complaint number {i} {i * 7}", 0, i / 3000),
+                   RowMoment("SMOT", "glory", f"fixed it {i}", 50, 0.5)]  # fmt: skip
+        agg.add(Row(id=f"r{i}", file="f.jsonl", line=i + 1, kind="transcript", stage="SMOT",
+                    valence="pain", confidence=0.9, moments=moments, language="en",
+                    error="x.csv, row 3: boom" if i % 10 == 0 else None,
+                    fields={"product": f"p{i % 3}", "date": f"2026-0{1 + i % 2}-05"}))  # fmt: skip
+    a = agg.agg
+    assert a.rows == 3000 and a.conversations == 2700 and a.pain_to_glory == 2700
+    assert len(a.timelines) == 5
+    assert all(len(top.items) <= 2 for top in a.quotes.values())
+    assert len(a.quotes) == 4 * 2  # (3 products + all) x 2 valences
+    assert len(a.moments) == 2 * 3 * 2  # months x products x valences
+    assert a.errors == {"boom": 300} and all(len(e) <= 20 for e in a.examples.values())
+    best = [q.confidence for q in a.quotes[(ALL, "SMOT", "pain")].items]
+    assert best == sorted(best, reverse=True) and best[0] == pytest.approx(2999 / 3000)
