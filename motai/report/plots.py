@@ -7,6 +7,13 @@ from collections.abc import Sequence
 
 from motai.evals.plots import BLUE, GREY, ORANGE, _data_uri, _plt
 
+LABEL_CHARS = 28  # a segment name longer than this is cut, so it cannot squash the plot
+
+
+def _label(name: str) -> str:
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+
+
 VALENCE_COLOURS = {"pain": "#c0392b", "neutral": GREY, "glory": "#1e7b34"}
 
 
@@ -61,7 +68,7 @@ def pain_heatmap(
     cmap = plt.get_cmap("Reds").with_extremes(bad="#f0f2f5")
     im = ax.imshow(share, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(stages)), stages)
-    ax.set_yticks(range(len(rows)), rows)
+    ax.set_yticks(range(len(rows)), [_label(r) for r in rows])
     for i, r in enumerate(rows):
         for j, s in enumerate(stages):
             k, n = cells.get((r, s), (0, 0))
@@ -138,6 +145,7 @@ def compare_bars(
     plt = _plt()
     fig, ax = plt.subplots(layout="constrained", figsize=(max(4.5, 1.1 * len(stages) + 1), 3.2))
     width = 0.38
+    labels = (_label(labels[0]), _label(labels[1]))
     for g, (label, colour) in enumerate(zip(labels, (GREY, BLUE), strict=True)):
         xs = [i + (g - 0.5) * width for i in range(len(stages))]
         ys = [s or 0.0 for s in shares[g]]

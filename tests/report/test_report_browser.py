@@ -113,3 +113,16 @@ def test_report_renders_in_headless_chromium(tagged: Tagged, tmp_path: Path) -> 
         assert drawn > bare + 0.001, (colour.__name__, drawn, bare)
     non_white = _share(pixels, lambda r, g, b: min(r, g, b) < 200)
     assert non_white > _share(without, lambda r, g, b: min(r, g, b) < 200) + 0.02
+
+
+def test_text_from_the_data_is_escaped(tagged: Tagged) -> None:
+    evil = '<script>alert("x")</script><img src=https://evil.example/x.png>'
+    rows = [{"id": f"<b>{i}</b>", "kind": "transcript",
+             "moments": [("SMOT", "pain", f"{evil} late {i}", 0.9),
+                         ("SMOT", "glory", f"{evil} fixed {i}", 0.8)],
+             "fields": {"product": evil, "date": f"2026-0{1 + i % 2}-01"}}
+            for i in range(4)]  # fmt: skip
+    page = build_report([tagged(rows)], by="product", period="month").to_html()
+    assert "<script" not in page and "<img src=https" not in page and "<b>0</b>" not in page
+    assert "&lt;script&gt;" in page
+    assert re.findall(r"<img src='([^']{0,5})", page) == ["data:"] * len(re.findall("<img", page))
