@@ -854,6 +854,10 @@ from motai.train_cli import train  # noqa: E402
 
 cli.add_command(train, "train")
 
+from motai.report.cli import report  # noqa: E402
+
+cli.add_command(report, "report")
+
 
 def main() -> None:
     cli(prog_name="motai")

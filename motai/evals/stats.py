@@ -188,3 +188,36 @@ def span_iou(a: tuple[int, int], b: tuple[int, int]) -> float:
     inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
     union = max(a[1], b[1]) - min(a[0], b[0])
     return inter / union if union > 0 else 0.0
+
+
+Z95 = 1.959963984540054  # the two-sided 95% normal quantile
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score 95% interval of the share k/n (None when n is 0).
+
+    Unlike k/n ± z·se it stays inside [0, 1] and is honest for small n and shares near
+    0 or 1, which is where report cells live (a stage with 3 moments, a share of 0).
+    """
+    if n <= 0:
+        return None
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float | None:
+    """Two-sided p-value of the pooled two-proportion z-test of k1/n1 against k2/n2.
+
+    None when either side is empty; 1.0 when the pooled share is 0 or 1 (nothing varies).
+    """
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (k1 + k2) / (n1 + n2)
+    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if var <= 0:
+        return 1.0
+    z = (k1 / n1 - k2 / n2) / math.sqrt(var)
+    return math.erfc(abs(z) / math.sqrt(2))
