@@ -10,12 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SPEAKER = re.compile(
-    r"^[ \t]*(customer|caller|client|user|agent|support|rep|representative|assistant|operator)"
-    r"[ \t]*:[ \t]*",
-    re.IGNORECASE | re.MULTILINE,
-)
-_CUSTOMER = {"customer", "caller", "client", "user"}
+from motai.io.transcripts import CUSTOMER_LABELS, SPEAKER_TURN
+
 # A sentence ends at . ! ? (runs of them, with closing quotes) followed by space, or a newline.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n+")
 # Clause breaks inside a long sentence.
@@ -42,20 +38,21 @@ class Span:
 
 
 def customer_regions(text: str, kind: str | None) -> list[tuple[int, int]]:
-    """The (start, end) regions a moment may come from: the customer's turns, or all of it."""
-    marks = list(_SPEAKER.finditer(text))
-    if kind != "transcript" and len(marks) < 2:
-        return [(0, len(text))]
-    if not marks:
+    """The (start, end) regions a moment may come from: the customer's turns, or all of it.
+
+    A transcript with no customer turn has none: the agent's words are never evidence.
+    """
+    marks = list(SPEAKER_TURN.finditer(text))
+    if not marks or (kind != "transcript" and len(marks) < 2):
         return [(0, len(text))]
     regions = []
     if marks[0].start() > 0 and text[: marks[0].start()].strip():
         regions.append((0, marks[0].start()))
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        if m.group(1).lower() in _CUSTOMER:
+        if m.group("speaker").lower() in CUSTOMER_LABELS:
             regions.append((m.end(), end))
-    return regions or [(0, len(text))]
+    return regions
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:

@@ -110,6 +110,27 @@ def test_customer_regions_detects_labels_without_kind() -> None:
     assert [text[a:b].strip() for a, b in regions] == ["my card was declined"]
 
 
+def test_one_speaker_rule_for_timestamped_turns() -> None:
+    # Detected as a transcript and segmented by the same rule: only the customer's words.
+    from motai.io import detect_kind
+
+    text = (
+        "[00:01] Agent: Thanks for calling, how can I help?\n"
+        "[00:05] Customer: My parcel never arrived and nobody answers.\n"
+        "[00:09] Agent: I am so sorry, that is terrible service."
+    )
+    assert detect_kind(text) == "transcript"
+    assert [s.text for s in segments(text, "transcript")] == [
+        "My parcel never arrived and nobody answers."
+    ]
+
+
+def test_agent_only_transcript_has_no_customer_words() -> None:
+    text = "Agent: Hello, how can I help you today?\nOperator: Thanks for calling, goodbye."
+    assert customer_regions(text, "transcript") == []
+    assert segments(text, "transcript") == []
+
+
 def test_one_label_in_a_review_is_not_a_transcript() -> None:
     text = "Support: what a joke. They never replied to me."
     assert customer_regions(text, "review") == [(0, len(text))]

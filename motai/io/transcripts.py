@@ -10,11 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-SPEAKER_LABELS = ("customer", "agent", "caller", "client", "user", "support", "rep")
+# Speaker labels of a transcript line: the customer's, and everyone else's (the agent's).
+CUSTOMER_LABELS = frozenset({"customer", "caller", "client", "user"})
+AGENT_LABELS = frozenset({"agent", "support", "rep", "representative", "assistant", "operator"})
 
-# A line that opens with a speaker label, optionally after a `[00:12]` style timestamp.
-SPEAKER_LINE = re.compile(
-    r"^[ \t]*(?:\[[^\]\n]{0,20}\][ \t]*)?(?:" + "|".join(SPEAKER_LABELS) + r")[ \t]*:",
+# The one speaker-turn rule, shared by kind detection (`count_speaker_lines`) and by the
+# segmenter (only the customer's turns are tagged): a line that opens with a speaker label,
+# optionally after a `[00:12]` style timestamp. `speaker` is the label, `end()` where the
+# turn's words start.
+SPEAKER_TURN = re.compile(
+    r"^[ \t]*(?:\[[^\]\n]{0,20}\][ \t]*)?(?P<speaker>"
+    + "|".join(sorted(CUSTOMER_LABELS | AGENT_LABELS, key=len, reverse=True))
+    + r")[ \t]*:[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -29,7 +36,7 @@ class TurnError(ValueError):
 
 def count_speaker_lines(text: str) -> int:
     """How many lines open with a speaker label: the transcript signal of `detect_kind`."""
-    return sum(1 for _ in SPEAKER_LINE.finditer(text))
+    return sum(1 for _ in SPEAKER_TURN.finditer(text))
 
 
 def looks_like_transcript(lines: Sequence[str]) -> bool:
@@ -39,7 +46,7 @@ def looks_like_transcript(lines: Sequence[str]) -> bool:
     reviews where one happens to start with `User:` stays a file of reviews.
     """
     nonempty = [line for line in lines if line.strip()]
-    labelled = sum(1 for line in nonempty if SPEAKER_LINE.match(line))
+    labelled = sum(1 for line in nonempty if SPEAKER_TURN.match(line))
     return labelled >= 2 and labelled * 2 >= len(nonempty)
 
 

@@ -28,7 +28,13 @@ from typing import Any
 
 from motai.errors import MotaiError
 from motai.llm.ledger import Ledger, estimate_tokens, price
-from motai.llm.parse import InvalidReply, ParsedReply, parse_reply, stage_logprob_confidence
+from motai.llm.parse import (
+    PARSER_VERSION,
+    InvalidReply,
+    ParsedReply,
+    parse_reply,
+    stage_logprob_confidence,
+)
 from motai.llm.providers import (
     STRATEGIES,
     ChatReply,
@@ -44,6 +50,7 @@ from motai.models import Moment, TagResult, TextItem
 from motai.paths import motai_home
 from motai.prompts import PromptTemplate, load_prompt, neutralise
 from motai.retrieval import Context, Retriever, redact_context
+from motai.segment import customer_regions
 from motai.store import KnowledgeStore
 
 REPAIR = (
@@ -286,6 +293,10 @@ class LLMClassifier:
             taxonomy=self.taxonomy.hash,
             context=ctx.key(),
             text=text,
+            # What a reply is checked against: a parser fix or a schema change must not
+            # be served stale outcomes from the cache.
+            parser=PARSER_VERSION,
+            schema=self._schema,
         )
 
     # -- public API -------------------------------------------------------------------
@@ -347,7 +358,7 @@ class LLMClassifier:
             try:
                 reply = await self._request(p.messages, "request")
                 try:
-                    parsed = self._parse(reply, p.sent)
+                    parsed = self._parse(reply, p.sent, p.item.kind)
                 except InvalidReply as first:
                     repair = [
                         *p.messages,
@@ -356,7 +367,7 @@ class LLMClassifier:
                     ]
                     reply = await self._request(repair, "repair")
                     try:
-                        parsed = self._parse(reply, p.sent)
+                        parsed = self._parse(reply, p.sent, p.item.kind)
                     except InvalidReply as second:
                         # The model's final answer (at temperature 0, repeatable): cached
                         # like a valid one, so a re-run asks again only with --no-cache.
@@ -380,9 +391,10 @@ class LLMClassifier:
             self.cache.put(p.key, out)
         return out
 
-    def _parse(self, reply: ChatReply, text: str) -> ParsedReply:
+    def _parse(self, reply: ChatReply, text: str, kind: str | None) -> ParsedReply:
         raw = reply.data if reply.data is not None else reply.content
-        return parse_reply(raw, text, self.taxonomy)
+        regions = customer_regions(text, kind) if kind == "transcript" else None
+        return parse_reply(raw, text, self.taxonomy, regions)
 
     async def _request(self, messages: list[dict[str, str]], kind: str) -> ChatReply:
         strategy = self.endpoints.get(self._endpoint_key).get("strategy")

@@ -18,6 +18,11 @@ from typing import Any
 
 from motai.taxonomy import Taxonomy
 
+# Bump when validation changes what a reply becomes (a new rule, a fixed bug): it is part
+# of the LLM cache key, so cached rows are parsed again instead of keeping the old outcome.
+# 2: a transcript's evidence must be the customer's words.
+PARSER_VERSION = 2
+
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _QUOTES = "\"'“”‘’«»`"
 _EQUIV = {
@@ -155,6 +160,20 @@ def find_evidence(text: str, quote: str) -> tuple[int, int] | None:
     return None
 
 
+def _in_regions(
+    text: str, quote: str, span: tuple[int, int], regions: list[tuple[int, int]]
+) -> tuple[int, int] | None:
+    """`span` if it lies in a region, else the quote found inside one (an agent may repeat
+    the customer's words first), else None."""
+    if any(a <= span[0] and span[1] <= b for a, b in regions):
+        return span
+    for a, b in regions:
+        found = find_evidence(text[a:b], quote)
+        if found is not None:
+            return a + found[0], a + found[1]
+    return None
+
+
 def _label(value: object, allowed: list[str], what: str, problems: list[str]) -> str | None:
     if not isinstance(value, str):
         problems.append(f"{what} must be a string, one of {', '.join(allowed)}; got {value!r}")
@@ -165,8 +184,14 @@ def _label(value: object, allowed: list[str], what: str, problems: list[str]) ->
     return value
 
 
-def validate_reply(data: Any, text: str, taxonomy: Taxonomy) -> ParsedReply:
-    """Check a decoded reply against the taxonomy and the text; every problem is listed."""
+def validate_reply(
+    data: Any, text: str, taxonomy: Taxonomy, regions: list[tuple[int, int]] | None = None
+) -> ParsedReply:
+    """Check a decoded reply against the taxonomy and the text; every problem is listed.
+
+    `regions` (a transcript's customer turns, `segment.customer_regions`): evidence must
+    lie in one of them, so the agent's words are never a customer's moment.
+    """
     if not isinstance(data, dict):
         raise InvalidReply(f"the reply must be a JSON object, not {type(data).__name__}")
     problems: list[str] = []
@@ -205,6 +230,14 @@ def validate_reply(data: Any, text: str, taxonomy: Taxonomy) -> ParsedReply:
                 f"moments[{i}].evidence {ev!r} is not in the customer text; quote it exactly"
             )
             continue
+        if regions is not None:
+            span = _in_regions(text, ev, span, regions)
+        if span is None:
+            problems.append(
+                f"moments[{i}].evidence {ev!r} is not the customer's words; quote a "
+                "Customer: line (no customer line: stage NONE, no moments)"
+            )
+            continue
         if ms and mv:
             s, e = span
             moments.append(ParsedMoment(ms, mv, text[s:e], s, e))
@@ -222,10 +255,15 @@ def validate_reply(data: Any, text: str, taxonomy: Taxonomy) -> ParsedReply:
     return ParsedReply(stage=stage, valence=valence, confidence=float(conf), moments=moments)
 
 
-def parse_reply(raw: str | dict[str, Any] | None, text: str, taxonomy: Taxonomy) -> ParsedReply:
-    """Decode (when a string) and validate a reply."""
+def parse_reply(
+    raw: str | dict[str, Any] | None,
+    text: str,
+    taxonomy: Taxonomy,
+    regions: list[tuple[int, int]] | None = None,
+) -> ParsedReply:
+    """Decode (when a string) and validate a reply (`regions`: see `validate_reply`)."""
     data = raw if isinstance(raw, dict) else extract_json(raw)
-    return validate_reply(data, text, taxonomy)
+    return validate_reply(data, text, taxonomy, regions)
 
 
 def stage_logprob_confidence(tokens: list[tuple[str, float]] | None, stage: str) -> float | None:

@@ -171,6 +171,20 @@ def test_invalid_after_repair_is_cached(fake_store, tmp_path: Path) -> None:
     assert fresh.stage == "AMOT" and chat.calls == 3
 
 
+def test_a_parser_change_is_not_served_stale_outcomes(
+    fake_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import motai.llm.classifier as classifier_mod
+
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    chat = FakeProvider(["prose", "prose", GOOD])
+    [first] = make(fake_store, chat, cache=cache).classify(items())
+    assert first.error and chat.calls == 2  # an invalid outcome, cached
+    monkeypatch.setattr(classifier_mod, "PARSER_VERSION", classifier_mod.PARSER_VERSION + 1)
+    [after_fix] = make(fake_store, chat, cache=cache).classify(items())
+    assert chat.calls == 3 and after_fix.stage == "AMOT"  # asked again under the new parser
+
+
 def test_transient_failures_are_not_cached(fake_store, tmp_path: Path) -> None:
     async def sleep(s: float) -> None:
         pass

@@ -97,6 +97,31 @@ def test_every_problem_is_listed_for_the_repair(taxonomy) -> None:
     assert "XMOT" in str(exc.value) and "meh" in str(exc.value)
 
 
+def test_transcript_evidence_must_be_the_customer_s_words(taxonomy) -> None:
+    from motai.segment import customer_regions
+
+    text = (
+        "Agent: So the parcel is late?\n"
+        "Customer: Yes, the parcel is late.\n"
+        "Agent: Sorry, that is terrible service."
+    )
+    regions = customer_regions(text, "transcript")
+    reply = {
+        "stage": "AMOT",
+        "valence": "pain",
+        "confidence": 0.7,
+        "moments": [{"stage": "AMOT", "valence": "pain", "evidence": "the parcel is late"}],
+    }
+    [m] = parse_reply(reply, text, taxonomy, regions).moments
+    assert text.index("Customer:") < m.start  # the customer's line, not the agent's echo
+    agent = {**reply, "moments": [{**reply["moments"][0], "evidence": "terrible service"}]}
+    with pytest.raises(InvalidReply, match="'terrible service' is not the customer's words"):
+        parse_reply(agent, text, taxonomy, regions)
+    with pytest.raises(InvalidReply, match="not the customer's words"):  # agent-only: none
+        parse_reply(reply, text, taxonomy, [])
+    assert parse_reply(agent, text, taxonomy).moments  # not a transcript: anywhere goes
+
+
 def test_none_reply_with_no_moments(taxonomy) -> None:
     r = parse_reply(
         {"stage": "NONE", "valence": "neutral", "confidence": 1, "moments": []}, "lol", taxonomy
