@@ -16,7 +16,7 @@ from pathlib import Path
 from motai.errors import MotaiError
 from motai.evals import stats
 from motai.evals.config import Thresholds
-from motai.evals.run import read_predictions
+from motai.evals.rundir import read_predictions
 
 ALPHA = 0.05
 SHOWN_FLIPS = 20

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from motai.evals import plots
+from motai.evals.compare import HEADLINE, Comparison, _get, verdict
 
 if TYPE_CHECKING:
-    from motai.evals.compare import Comparison
     from motai.labelled import LabelledItem
     from motai.models import TagResult
 
@@ -370,8 +370,6 @@ def _run_line(label: str, run: object, m: dict) -> str:
 
 def render_compare_html(cmp: Comparison, failures: list[str] | None = None) -> str:
     """`compare.html`: verdict, significance, metrics side by side, F1 bars, flipped items."""
-    from motai.evals.compare import HEADLINE, _get, verdict
-
     ma, mb, d = cmp.metrics_a, cmp.metrics_b, cmp.diff_ci
     body = ["<h1>motai eval: A vs B</h1>", "<ul>"]
     body += [_run_line("A", cmp.run_a, ma), _run_line("B", cmp.run_b, mb), "</ul>"]

@@ -1,10 +1,13 @@
 """`motai eval run`: tag a labelled set and write a run folder.
 
 A run folder holds:
-- `predictions.jsonl`: per item its id, text, gold labels and the predicted TagResult;
+- `predictions.jsonl`: per item its id, text, gold labels and the predicted TagResult
+  (`motai.evals.rundir`);
 - `metrics.json`: accuracy, macro-F1 and per-class scores, confusion matrices, kappa,
-  bootstrap intervals, calibration, coverage, latency and provenance;
-- `report.md`: the same for people, with the misclassified items listed;
+  bootstrap intervals, calibration, coverage (`motai.evals.metrics`), latency and
+  provenance;
+- `report.md`: the same for people, with the misclassified items listed
+  (`motai.evals.markdown`);
 - `report.html`: the same with plots, self-contained (`motai.evals.html`);
 - `run.json`: the fingerprint of the run's configuration, for resuming
   (`motai.evals.resume`).
@@ -28,11 +31,14 @@ from pathlib import Path
 
 from motai import __version__
 from motai.classifiers import ClassifierOptions, check_local_options
-from motai.crossval import accuracy, iter_folds
+from motai.crossval import iter_folds
 from motai.errors import MotaiError
-from motai.evals import resume, stats
+from motai.evals import resume
 from motai.evals.config import EvalConfig
 from motai.evals.html import render_run_html
+from motai.evals.markdown import render_report
+from motai.evals.metrics import compute_metrics, quantile
+from motai.evals.rundir import prediction_row
 from motai.labelled import LabelledItem, exemplars_path, load_labelled, sha256_file
 from motai.models import TagResult, TextItem
 from motai.tagger import Tagger, local_model_path
@@ -67,7 +73,6 @@ def _other_training_items(
 
 
 CONFIG_TAGGER_KEYS = ("model", "taxonomy", "exemplars", "base_url", "prompt")
-TEXT_SHOWN = 200
 
 
 @dataclass
@@ -246,7 +251,7 @@ def run_eval(
     metrics["latency"] = {
         "total_s": round(sum(latencies), 3),
         "mean_ms_per_item": round(1000 * sum(latencies) / len(items), 2) if items else 0.0,
-        "p95_ms_per_item": round(1000 * _quantile(latencies, 0.95), 2),
+        "p95_ms_per_item": round(1000 * quantile(latencies, 0.95), 2),
         "measured": "wall time per fold (fitting included) / its items"
         if cross_validated
         else "wall time per batch / its items",
@@ -317,244 +322,3 @@ def _tag_timed(
         per = (time.perf_counter() - t0) / len(chunk)
         for item, r in zip(chunk, done, strict=True):
             yield item, r, per
-
-
-def _quantile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def compute_metrics(
-    items: Sequence[LabelledItem], results: Sequence[TagResult], tax: Taxonomy
-) -> dict:
-    """Every figure of `metrics.json` except latency and provenance."""
-    acc = accuracy(items, results, tax.stage_ids)
-    gold_s = [i.stage for i in items]
-    pred_s = [r.stage for r in results]
-    gold_v = [i.valence for i in items]
-    pred_v = [r.valence for r in results]
-    correct = [g == p for g, p in zip(gold_s, pred_s, strict=True)]
-    conf = [r.confidence for r in results]
-    calib = stats.expected_calibration_error(conf, correct)
-    return {
-        "n": acc.n,
-        "errors": sum(not r.ok for r in results),
-        "stage": acc.stage.model_dump(),
-        "valence": acc.valence.model_dump(),
-        "joint_accuracy": acc.joint_accuracy,
-        "moment_stage": acc.moment_stage.model_dump(),
-        "moment_stage_valence": acc.moment_stage_valence.model_dump(),
-        "evidence_overlap": evidence_overlap(items, results),
-        "kappa": {
-            "stage": stats.cohen_kappa(gold_s, pred_s),
-            "valence": stats.cohen_kappa(gold_v, pred_v),
-        },
-        "confusion": {
-            "stage": stats.confusion(gold_s, pred_s, tax.labels),
-            "valence": stats.confusion(gold_v, pred_v, tax.valence_ids),
-        },
-        "ci95": {
-            "stage_macro_f1": stats.bootstrap_ci(gold_s, pred_s, "macro_f1"),
-            "valence_macro_f1": stats.bootstrap_ci(gold_v, pred_v, "macro_f1"),
-            "stage_accuracy": stats.bootstrap_ci(gold_s, pred_s, "accuracy"),
-            "valence_accuracy": stats.bootstrap_ci(gold_v, pred_v, "accuracy"),
-            "method": f"percentile bootstrap, {stats.BOOTSTRAP_RESAMPLES} resamples, "
-            f"seed {stats.BOOTSTRAP_SEED}",
-        },
-        "calibration": {
-            "ece": calib["ece"],
-            "bins": calib["bins"],
-            "coverage": stats.accuracy_at_coverage(conf, correct),
-            "on": "primary-stage correctness vs result confidence",
-        },
-    }
-
-
-def evidence_overlap(items: Sequence[LabelledItem], results: Sequence[TagResult]) -> dict:
-    """Per gold moment, the best character IoU with a predicted moment of the same stage."""
-    best: list[float] = []
-    for item, res in zip(items, results, strict=True):
-        for start, end, m in item.spans():
-            spans = [(p.start, p.end) for p in res.moments if p.stage == m.stage]
-            best.append(max((stats.span_iou((start, end), s) for s in spans), default=0.0))
-    return {
-        "gold_moments": len(best),
-        "mean_iou": round(sum(best) / len(best), 4) if best else 0.0,
-        "hit_at_0.5": round(sum(b >= 0.5 for b in best) / len(best), 4) if best else 0.0,
-    }
-
-
-def prediction_row(item: LabelledItem, res: TagResult, latency_s: float) -> dict:
-    """One line of `predictions.jsonl`: the item, its gold labels and the prediction."""
-    return {
-        "id": item.id,
-        "kind": item.kind,
-        "text": item.text,
-        "gold": {
-            "stage": item.stage,
-            "valence": item.valence,
-            "moments": [m.model_dump() for m in item.moments],
-        },
-        "predicted": res.model_dump(mode="json"),
-        "latency_ms": round(1000 * latency_s, 2),
-    }
-
-
-def write_predictions(
-    path: Path,
-    items: Sequence[LabelledItem],
-    results: Sequence[TagResult],
-    latencies: Sequence[float],
-) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for item, res, lat in zip(items, results, latencies, strict=True):
-            fh.write(json.dumps(prediction_row(item, res, lat), ensure_ascii=False) + "\n")
-
-
-def read_predictions(run_dir: str | Path) -> list[dict]:
-    path = Path(run_dir) / "predictions.jsonl"
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-# --- report.md -------------------------------------------------------------------------
-
-
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
-def _short(text: str, limit: int = TEXT_SHOWN) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Iterator[str]:
-    yield "| " + " | ".join(header) + " |"
-    yield "|" + "|".join("---" for _ in header) + "|"
-    for r in rows:
-        yield "| " + " | ".join(_cell(c) for c in r) + " |"
-
-
-def _ci(ci: dict) -> str:
-    return f"{ci['low']:.3f} – {ci['high']:.3f}"
-
-
-def render_report(
-    metrics: dict, items: Sequence[LabelledItem], results: Sequence[TagResult]
-) -> str:
-    prov, ci = metrics["provenance"], metrics["ci95"]
-    lines = [f"# Eval: {metrics['name']}", ""]
-    lines.append(
-        f"{metrics['n']} items from `{prov['dataset']}` (sha256 {prov['dataset_sha256'][:12]}), "
-        f"model `{prov['model']}` ({prov['classifier']}), taxonomy {prov['taxonomy']}."
-    )
-    if metrics["cross_validated"]:
-        lines += [
-            "",
-            f"**The local model was cross-validated ({metrics['folds']} folds)**: it was "
-            "trained on this set, so each item was predicted by a model retrained without "
-            "its fold (the model's other training data always in).",
-        ]
-    if metrics["errors"]:
-        lines += ["", f"{metrics['errors']} item(s) could not be tagged (counted as wrong)."]
-    lines += ["", "## Headline", ""]
-    lines += _table(
-        ["metric", "value", "95% CI"],
-        [
-            ["stage accuracy", f"{metrics['stage']['accuracy']:.3f}", _ci(ci["stage_accuracy"])],
-            ["stage macro-F1", f"{metrics['stage']['macro_f1']:.3f}", _ci(ci["stage_macro_f1"])],
-            [
-                "valence accuracy",
-                f"{metrics['valence']['accuracy']:.3f}",
-                _ci(ci["valence_accuracy"]),
-            ],
-            [
-                "valence macro-F1",
-                f"{metrics['valence']['macro_f1']:.3f}",
-                _ci(ci["valence_macro_f1"]),
-            ],
-            ["joint stage+valence accuracy", f"{metrics['joint_accuracy']:.3f}", ""],
-            ["Cohen's kappa, stage", f"{metrics['kappa']['stage']:.3f}", ""],
-            ["Cohen's kappa, valence", f"{metrics['kappa']['valence']:.3f}", ""],
-            ["moment stages macro-F1", f"{metrics['moment_stage']['macro_f1']:.3f}", ""],
-            [
-                "moment (stage, valence) macro-F1",
-                f"{metrics['moment_stage_valence']['macro_f1']:.3f}",
-                "",
-            ],
-            [
-                "evidence IoU (mean, same stage)",
-                f"{metrics['evidence_overlap']['mean_iou']:.3f}",
-                "",
-            ],
-            ["expected calibration error", f"{metrics['calibration']['ece']:.3f}", ""],
-            ["latency, mean ms/item", f"{metrics['latency']['mean_ms_per_item']:.1f}", ""],
-        ],
-    )
-    usage = metrics.get("usage")
-    if usage:
-        cost = usage.get("cost_usd")
-        lines += [
-            "",
-            "## Usage",
-            "",
-            f"{usage.get('requests', 0)} requests, {usage.get('retries', 0)} retries, "
-            f"{usage.get('repairs', 0)} repairs, {usage.get('cache_hits', 0)} cache hits; "
-            f"{usage.get('prompt_tokens', 0)} prompt + {usage.get('completion_tokens', 0)} "
-            "completion tokens; "
-            + ("cost unknown (no price for this model)" if cost is None else f"${cost:.6f}")
-            + (
-                " (this session only: resumed predictions cost nothing now)."
-                if metrics.get("resumed")
-                else "."
-            ),
-        ]
-    for key, title in (("stage", "Stage"), ("valence", "Valence")):
-        lines += ["", f"## {title} per class", ""]
-        lines += _table(
-            ["class", "precision", "recall", "F1", "support"],
-            [
-                [c, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f}", s["support"]]
-                for c, s in metrics[key]["per_class"].items()
-            ],
-        )
-    for key, title in (("stage", "Stage"), ("valence", "Valence")):
-        cm = metrics["confusion"][key]
-        lines += ["", f"## {title} confusion matrix (rows gold, columns predicted)", ""]
-        lines += _table(
-            ["gold \\ predicted", *cm["columns"]],
-            [[r, *row] for r, row in zip(cm["rows"], cm["matrix"], strict=True)],
-        )
-    lines += ["", "## Accuracy when the least confident are abstained", ""]
-    lines += _table(
-        ["coverage", "items", "stage accuracy", "confidence at least"],
-        [
-            [f"{c['coverage']:.0%}", c["n"], f"{c['accuracy']:.3f}", f"{c['min_confidence']:.3f}"]
-            for c in metrics["calibration"]["coverage"]
-        ],
-    )
-    wrong = [
-        (i, r)
-        for i, r in zip(items, results, strict=True)
-        if i.stage != r.stage or i.valence != r.valence
-    ]
-    lines += ["", f"## Misclassified items ({len(wrong)})", ""]
-    lines += _table(
-        ["id", "gold", "predicted", "confidence", "text"],
-        [
-            [
-                i.id,
-                f"{i.stage}/{i.valence}",
-                f"{r.stage}/{r.valence}" if r.ok else f"error: {r.error}",
-                f"{r.confidence:.2f}" if r.confidence is not None else "",
-                _short(i.text),
-            ]
-            for i, r in wrong
-        ],
-    )
-    lines += ["", "## Provenance", ""]
-    lines += _table(["", ""], [[k, v] for k, v in prov.items()])
-    return "\n".join(lines) + "\n"

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from motai.cli import cli
 from motai.evals.compare import compare_runs, gate, render_markdown
 from motai.evals.config import Thresholds
-from motai.evals.run import compute_metrics, write_predictions
+from motai.evals.metrics import compute_metrics
+from motai.evals.rundir import write_predictions
 from motai.labelled import LabelledItem
 from motai.models import TagResult
 from motai.taxonomy import Taxonomy

@@ -19,7 +19,8 @@ import pytest
 
 from motai.evals.compare import compare_runs, gate
 from motai.evals.html import render_compare_html, render_run_html
-from motai.evals.run import compute_metrics, write_predictions
+from motai.evals.metrics import compute_metrics
+from motai.evals.rundir import write_predictions
 from motai.labelled import LabelledItem, LabelledMoment
 from motai.models import Moment, TagResult
 from motai.taxonomy import Taxonomy

@@ -19,7 +19,8 @@ import motai.crossval as crossval_mod
 import motai.evals.run as run_mod
 from motai.cli import cli
 from motai.errors import MotaiError
-from motai.evals.run import read_predictions, run_eval
+from motai.evals.run import run_eval
+from motai.evals.rundir import read_predictions
 from motai.tagger import Tagger
 from motai.testing import fast_train_settings
 

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 import motai.crossval as crossval_mod
 from motai.cli import cli
 from motai.evals.config import ConfigError, load_config
-from motai.evals.run import read_predictions, run_eval
+from motai.evals.run import run_eval
+from motai.evals.rundir import read_predictions
 from motai.metrics import label_scores
 from motai.tagger import Tagger
 from motai.testing import fast_train_settings
