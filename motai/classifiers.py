@@ -198,7 +198,7 @@ def resolve(model: str, base_url: str | None = None) -> tuple[str, str]:
     known = classifier_prefixes()
     if sep and prefix in known and prefix != "openai":
         return prefix, name
-    from motai.llm.providers import parse_model_id
+    from motai.llm.provider import parse_model_id
 
     try:  # what is left goes to an OpenAI-compatible endpoint, if the id can
         parse_model_id(model, base_url or os.environ.get("OPENAI_BASE_URL"))
@@ -213,7 +213,7 @@ def build(model: str, options: ClassifierOptions) -> Classifier:
     """The classifier for a model id (see `resolve`)."""
     prefix, name = resolve(model, options.base_url)
     if prefix == "openai":
-        from motai.llm.providers import require_llm_extra
+        from motai.llm.provider import require_llm_extra
 
         require_llm_extra()
     classifier = classifier_prefixes()[prefix](name, options)

@@ -819,8 +819,7 @@ def prompts_render(
       motai prompts render "@Shop where is my order?" --kind social --json
       motai prompts render "mail me at ann@example.com" --redact
     """
-    from motai.llm.classifier import build_messages
-    from motai.prompts import load_prompt
+    from motai.prompts import build_messages, load_prompt
     from motai.retrieval import Retriever
 
     try:

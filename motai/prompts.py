@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from motai.errors import MotaiError
+
+if TYPE_CHECKING:
+    from motai.retrieval import Context, Retriever
 
 DEFAULT_PROMPT = "classify.v1"
 _ID = re.compile(r"^([a-z][a-z0-9_-]*)\.(v[0-9]+)$")
@@ -145,3 +148,36 @@ def list_prompts() -> list[PromptTemplate]:
         except PromptError:
             continue
     return sorted(out, key=lambda p: p.id)
+
+
+def build_messages(
+    prompt: PromptTemplate,
+    retriever: Retriever,
+    text: str,
+    kind: str | None = None,
+    context: Context | None = None,
+    shared: dict[str, Any] | None = None,
+    redact: bool = False,
+) -> list[dict[str, str]]:
+    """The chat messages for one text: the one code path of `classify` and `prompts render`.
+
+    With `redact=True` the text (and the retrieved exemplars) are redacted first.
+    """
+    from motai.retrieval import redact_context
+
+    if redact:
+        from motai.redact import redact as _redact
+
+        text = _redact(text).text
+    text = neutralise(text)
+    context = context or retriever.context(text)
+    if redact:
+        context = redact_context(context)
+    variables = dict(shared or retriever.template_variables())
+    variables.update(
+        definitions=context.definitions,
+        examples=context.examples,
+        kind=kind or "text",
+        text=text,
+    )
+    return prompt.render(**variables)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import fields
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from motai.classifiers import (
 )
 from motai.errors import InputError, MotaiError
 from motai.io import detect_kind
-from motai.llm.providers import require_llm_extra
+from motai.llm.provider import require_llm_extra
 from motai.local import bundle_taxonomy, default_model_dir
 from motai.models import TagResult, TextItem
 from motai.taxonomy import Taxonomy, load_taxonomy
@@ -105,6 +106,21 @@ class Tagger:
         elif prefix == "openai":
             require_llm_extra()
         self.taxonomy = tax if tax is not None else self.classifier.taxonomy
+
+    def options_to_rebuild(self) -> dict[str, Any]:
+        """The arguments that make an equal Tagger elsewhere (another process, a Ray actor):
+        `Tagger(**tagger.options_to_rebuild())`. Its model loads there, once."""
+        given = {
+            f.name: getattr(self.options, f.name)
+            for f in fields(self.options)
+            if f.name != "taxonomy" and getattr(self.options, f.name) not in (None, ())
+        }
+        return {
+            "model": self.model,
+            "taxonomy": self.taxonomy,
+            "batch_size": self.batch_size,
+            **given,
+        }
 
     @property
     def store(self) -> KnowledgeStore:

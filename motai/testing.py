@@ -43,6 +43,7 @@ __all__ = [
     "RecordingEmbedder",
     "block_network",
     "customer_text",
+    "first_words",
     "quote_reply",
     "rate_limited",
 ]
@@ -121,30 +122,38 @@ def customer_text(request: Any) -> str:
 def quote_reply(
     stage: str = "SMOT", valence: str = "glory", confidence: float = 0.8, words: int = 4
 ) -> Callable[[Any], dict[str, Any]]:
-    """A `respond` callable: a valid reply quoting the first `words` words of the text."""
+    """A `respond` callable: a valid reply quoting the first `words` words of the text
+    (after a leading `Customer:` label: a transcript's evidence is the customer's words)."""
 
     def respond(request: Any) -> dict[str, Any]:
-        text = customer_text(request)
-        quote = " ".join(text.split()[:words]) or text
+        text = first_words(customer_text(request), words)
         return {
             "stage": stage,
             "valence": valence,
             "confidence": confidence,
-            "moments": [{"stage": stage, "valence": valence, "evidence": quote}],
+            "moments": [{"stage": stage, "valence": valence, "evidence": text}],
         }
 
     return respond
 
 
+def first_words(text: str, n: int) -> str:
+    """The first `n` words of `text`, after a leading speaker label (`Customer: ...`)."""
+    from motai.io.transcripts import SPEAKER_TURN
+
+    label = SPEAKER_TURN.match(text)
+    return " ".join(text[label.end() if label else 0 :].split()[:n]) or text
+
+
 def rate_limited(retry_after: float | None = None, status: int = 429) -> Exception:
     """The error a provider raises on a 429 (or 5xx with `status`), with its Retry-After."""
-    from motai.llm.providers import TransientError
+    from motai.llm.model import TransientError
 
     return TransientError(f"HTTP {status}: rate limited", retry_after=retry_after, status=status)
 
 
 class FakeProvider:
-    """A scripted chat model implementing `motai.llm.providers.Provider`; no network.
+    """A scripted chat model implementing `motai.llm.model.ChatModel`; no network.
 
     Each request takes the next scripted reply, else `respond(request)`. A reply is a
     dict (the decoded answer), a str (raw content, e.g. prose or broken JSON), a
@@ -190,7 +199,7 @@ class FakeProvider:
         import copy
         import json
 
-        from motai.llm.providers import ChatReply, RequestRejected
+        from motai.llm.model import ChatReply, RequestRejected
 
         with self._lock:
             self.requests.append(copy.deepcopy(request))

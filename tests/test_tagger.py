@@ -227,3 +227,14 @@ def test_llm_without_its_extra_fails_at_once(monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.parametrize("model", [None, "local", "local:default"])
 def test_known_models_are_accepted(model: str | None) -> None:
     assert Tagger(model).model in {"local", "local:default"}
+
+
+def test_options_to_rebuild_make_an_equal_tagger() -> None:
+    llm = Tagger("openai:x", base_url="http://127.0.0.1:9/v1", concurrency=3, rpm=60)
+    again = Tagger(**llm.options_to_rebuild())
+    assert (again.model, again.taxonomy.ref, again.options) == (
+        llm.model,
+        llm.taxonomy.ref,
+        llm.options,
+    )
+    assert set(Tagger().options_to_rebuild()) == {"model", "taxonomy", "batch_size"}

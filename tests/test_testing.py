@@ -18,6 +18,7 @@ def test_exports() -> None:
         "NetworkBlocked",
         "RecordingEmbedder",
         "block_network",
+        "first_words",
         "customer_text",
         "quote_reply",
         "rate_limited",

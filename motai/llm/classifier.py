@@ -19,15 +19,23 @@ mean of the model's self-reported confidence and its agreement with the local mo
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from motai.errors import MotaiError
+from motai.llm.endpoints import EndpointMemory
 from motai.llm.ledger import Ledger, estimate_tokens, price
+from motai.llm.loop import BackgroundLoop
+from motai.llm.model import (
+    STRATEGIES,
+    ChatModel,
+    ChatReply,
+    ChatRequest,
+    RequestRejected,
+    TransientError,
+)
 from motai.llm.parse import (
     PARSER_VERSION,
     InvalidReply,
@@ -35,20 +43,10 @@ from motai.llm.parse import (
     parse_reply,
     stage_logprob_confidence,
 )
-from motai.llm.providers import (
-    STRATEGIES,
-    ChatReply,
-    ChatRequest,
-    Provider,
-    RequestRejected,
-    TransientError,
-    mask_secrets,
-    parse_model_id,
-)
+from motai.llm.provider import OPENAI_URL, mask_secrets, parse_model_id
 from motai.llm.schema import reply_json_schema, tool_definition
 from motai.models import Moment, TagResult, TextItem
-from motai.paths import motai_home
-from motai.prompts import PromptTemplate, load_prompt, neutralise
+from motai.prompts import PromptTemplate, build_messages, load_prompt, neutralise
 from motai.retrieval import Context, Retriever, redact_context
 from motai.segment import customer_regions
 from motai.store import KnowledgeStore
@@ -65,65 +63,6 @@ _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "tool", "funct
 EST_COMPLETION_TOKENS = 120
 
 
-def build_messages(
-    prompt: PromptTemplate,
-    retriever: Retriever,
-    text: str,
-    kind: str | None = None,
-    context: Context | None = None,
-    shared: dict[str, Any] | None = None,
-    redact: bool = False,
-) -> list[dict[str, str]]:
-    """The chat messages for one text: the one code path of `classify` and `prompts render`.
-
-    With `redact=True` the text (and the retrieved exemplars) are redacted first.
-    """
-    if redact:
-        from motai.redact import redact as _redact
-
-        text = _redact(text).text
-    text = neutralise(text)
-    context = context or retriever.context(text)
-    if redact:
-        context = redact_context(context)
-    variables = dict(shared or retriever.template_variables())
-    variables.update(
-        definitions=context.definitions,
-        examples=context.examples,
-        kind=kind or "text",
-        text=text,
-    )
-    return prompt.render(**variables)
-
-
-class EndpointMemory:
-    """What each endpoint (base URL + model) supports, in a small JSON file."""
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else motai_home() / "endpoints.json"
-        self._lock = threading.Lock()
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def get(self, key: str) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._load().get(key, {}))
-
-    def update(self, key: str, **values: Any) -> None:
-        with self._lock:
-            data = self._load()
-            data.setdefault(key, {}).update(values)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-            tmp.replace(self.path)
-
-
 @dataclass
 class _Prepared:
     item: TextItem
@@ -131,20 +70,6 @@ class _Prepared:
     redaction: Any
     messages: list[dict[str, str]]
     key: str
-
-
-class _BackgroundLoop:
-    """One event loop in a daemon thread: sync callers submit coroutines to it, so the
-    HTTP client's connections live on one loop, and a caller inside a running loop
-    (a notebook) does not deadlock."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Awaitable[Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()  # type: ignore[arg-type]
 
 
 class LLMClassifier:
@@ -169,7 +94,7 @@ class LLMClassifier:
         timeout: float = 120.0,
         logprobs: bool = True,
         agreement: bool = True,
-        chat: Provider | None = None,
+        chat: ChatModel | None = None,
         rpm: float | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         endpoints: EndpointMemory | None = None,
@@ -198,7 +123,7 @@ class LLMClassifier:
         self._sleep = sleep or asyncio.sleep
         self._schema = reply_json_schema(self.taxonomy)
         self._tool = tool_definition(self.taxonomy)
-        self._loop: _BackgroundLoop | None = None
+        self._loop: BackgroundLoop | None = None
         self._local: Any = None
         self._init_lock = threading.Lock()
         self._probe_locks: dict[int, asyncio.Lock] = {}
@@ -213,19 +138,18 @@ class LLMClassifier:
     # -- plumbing -------------------------------------------------------------------
 
     @property
-    def chat(self) -> Provider:
-        """The provider, created on first request (a dry run never needs a key)."""
+    def chat(self) -> ChatModel:
+        """The chat model and its provider, made on first request (a dry run never needs a
+        key)."""
         if self._chat is None:
             with self._init_lock:
                 if self._chat is None:
-                    from motai.llm.providers import OpenAIProvider
+                    from motai.llm.model import OpenAIChatModel
+                    from motai.llm.provider import OpenAIProvider
 
-                    self._chat = OpenAIProvider(
-                        self.model,
-                        self.base_url,
-                        self._api_key,
-                        timeout=self.timeout,
-                        rpm=self.rpm,
+                    provider = OpenAIProvider(self.base_url, self._api_key)
+                    self._chat = OpenAIChatModel(
+                        self.model, provider, timeout=self.timeout, rpm=self.rpm
                     )
         return self._chat
 
@@ -233,7 +157,7 @@ class LLMClassifier:
     def endpoint(self) -> str:
         if self._chat is not None:
             return self._chat.endpoint
-        return mask_secrets(self.base_url or "https://api.openai.com/v1", self._api_key)
+        return mask_secrets(self.base_url or OPENAI_URL, self._api_key)
 
     @property
     def _endpoint_key(self) -> str:
@@ -243,11 +167,12 @@ class LLMClassifier:
         if self._loop is None:
             with self._init_lock:
                 if self._loop is None:
-                    self._loop = _BackgroundLoop()
+                    self._loop = BackgroundLoop()
         return self._loop.run(coro)
 
     def _mask(self, text: str) -> str:
-        return mask_secrets(text, self._api_key, getattr(self._chat, "_key", None))
+        provider = getattr(self._chat, "provider", None)
+        return mask_secrets(text, self._api_key, getattr(provider, "api_key", None))
 
     # -- preparing requests -----------------------------------------------------------
 

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from motai.cli import cli
 from motai.llm.cache import ResponseCache
-from motai.llm.classifier import EndpointMemory, LLMClassifier
-from motai.llm.providers import ChatReply, ProviderError
+from motai.llm.classifier import LLMClassifier
+from motai.llm.endpoints import EndpointMemory
+from motai.llm.model import ChatReply, ProviderError
 from motai.models import TextItem
 from motai.tagger import Tagger
 from motai.testing import FakeProvider, customer_text, quote_reply, rate_limited
@@ -322,7 +323,7 @@ def test_cli_dry_run_and_ledger_summary(
     assert "dry run, nothing sent: 3 text(s)" in out.output and "$" in out.output
 
     chat = FakeProvider(respond=quote_reply("SMOT", "glory"))
-    monkeypatch.setattr("motai.llm.providers.OpenAIProvider", lambda *a, **k: chat)
+    monkeypatch.setattr("motai.llm.model.OpenAIChatModel", lambda *a, **k: chat)
     # no local classifier fit per run (the agreement is tested above)
     monkeypatch.setattr(LLMClassifier, "_local_stages", lambda self, items: {})
     monkeypatch.setenv("OPENAI_API_KEY", KEY)

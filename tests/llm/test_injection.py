@@ -13,7 +13,7 @@ from motai.llm.injection import load_injection_cases, measure_injection, without
 from motai.models import TagResult
 from motai.store import KnowledgeStore
 from motai.taxonomy import Taxonomy
-from motai.testing import FakeProvider, customer_text
+from motai.testing import FakeProvider, customer_text, first_words
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "evals" / "injection.jsonl"
@@ -23,7 +23,7 @@ _STAGE = re.compile(r"\b(ZMOT|FMOT|AMOT|SMOT|UMOT|NONE)\b(?:\W+(glory|pain|neutr
 def _reply(stage: str, valence: str, text: str) -> dict:
     if stage == "NONE":
         return {"stage": "NONE", "valence": "neutral", "confidence": 0.9, "moments": []}
-    quote = " ".join(text.split()[:3])
+    quote = first_words(text, 3)
     return {
         "stage": stage,
         "valence": valence,
@@ -47,7 +47,7 @@ def stubborn(request) -> dict:
 
 
 def _classifier(store: KnowledgeStore, respond, tmp_path: Path) -> LLMClassifier:
-    from motai.llm.classifier import EndpointMemory
+    from motai.llm.endpoints import EndpointMemory
 
     return LLMClassifier(
         store,

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from motai.llm.providers import (
-    ChatRequest,
-    OpenAIProvider,
-    _is_validation_error,
-    _self_hosted,
-)
+from motai.llm.model import ChatRequest, OpenAIChatModel, _is_validation_error
+from motai.llm.provider import OpenAIProvider
+from motai.llm.provider import self_hosted as _self_hosted
 from motai.llm.schema import reply_json_schema, tool_definition
 from motai.taxonomy import Taxonomy
 
@@ -53,7 +50,7 @@ def test_self_hosted(url: str | None, expected: bool) -> None:
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/v1", None])
 def test_max_tokens_reaches_self_hosted_servers(url: str | None, taxonomy: Taxonomy) -> None:
-    provider = OpenAIProvider("m", base_url=url, api_key="sk-test-key-000")
+    provider = OpenAIChatModel("m", OpenAIProvider(base_url=url, api_key="sk-test-key-000"))
     for strategy in ("json_schema", "tool_calling", "json_mode"):
         req = ChatRequest(
             messages=[{"role": "user", "content": "hi"}],
@@ -75,6 +72,6 @@ def test_each_provider_has_its_own_http_client() -> None:
     runs its own loop, so a second Tagger would reuse dead connections (seen as one
     duplicated request per new Tagger against the llama.cpp server)."""
     url = "http://127.0.0.1:8080/v1"
-    a = OpenAIProvider("m", base_url=url, api_key="sk-test-key-000")
-    b = OpenAIProvider("m", base_url=url, api_key="sk-test-key-000")
+    a = OpenAIChatModel("m", OpenAIProvider(base_url=url, api_key="sk-test-key-000"))
+    b = OpenAIChatModel("m", OpenAIProvider(base_url=url, api_key="sk-test-key-000"))
     assert a._llm.root_async_client._client is not b._llm.root_async_client._client

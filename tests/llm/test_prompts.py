@@ -12,8 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from motai.cli import cli
-from motai.llm.classifier import build_messages
-from motai.prompts import PromptError, list_prompts, load_prompt, neutralise, prompts_root
+from motai.prompts import (
+    PromptError,
+    build_messages,
+    list_prompts,
+    load_prompt,
+    neutralise,
+    prompts_root,
+)
 from motai.retrieval import Retriever
 
 REPO = Path(__file__).resolve().parents[2]

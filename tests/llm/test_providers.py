@@ -13,11 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from motai.errors import MotaiError
-from motai.llm.classifier import EndpointMemory, LLMClassifier
-from motai.llm.providers import (
+from motai.llm.classifier import LLMClassifier
+from motai.llm.endpoints import EndpointMemory
+from motai.llm.model import ChatModel, OpenAIChatModel
+from motai.llm.provider import (
     NO_KEY,
     OpenAIProvider,
-    Provider,
     ProviderError,
     mask_secrets,
     parse_model_id,
@@ -152,10 +153,11 @@ def test_mask_secrets() -> None:
 
 
 def test_provider_protocol_is_small() -> None:
-    assert isinstance(FakeProvider(), Provider)
-    p = OpenAIProvider("m", "http://127.0.0.1:9/v1", KEY)
-    assert isinstance(p, Provider)
+    assert isinstance(FakeProvider(), ChatModel)
+    p = OpenAIChatModel("m", OpenAIProvider("http://127.0.0.1:9/v1", KEY))
+    assert isinstance(p, ChatModel)
     assert KEY not in repr(p) and KEY not in p.endpoint
+    assert KEY not in repr(p.provider) and p.provider.api_key == KEY  # for the client only
 
 
 def test_real_sdk_falls_back_to_tool_calling_and_remembers(fake_store, server) -> None:

@@ -1,10 +1,11 @@
-"""Chat model providers: one small protocol, one OpenAI-compatible implementation.
+"""How requests are shaped and replies decoded: one small protocol, one implementation.
 
-A provider sends one chat request with a structured-output strategy and returns the raw
+A chat model sends one chat request with a structured-output strategy and returns the raw
 reply; it never retries, parses or caches (the classifier does). Another backend is one
 class with `name`, `model`, `endpoint` and `async complete(request) -> ChatReply`, that
 raises `TransientError` (retry later), `RequestRejected` (this request shape is refused:
 the classifier tries the next strategy) or `ProviderError` (give up: bad key, no model).
+Who answers and where (base URL, key) is the provider's (`motai.llm.provider`).
 
 Strategies, best first:
 - `json_schema`: `response_format={"type": "json_schema", ...}` (strict structured output);
@@ -15,33 +16,24 @@ Strategies, best first:
 from __future__ import annotations
 
 import json
-import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlparse
 
-from motai.errors import MotaiError
+from motai.llm.provider import OpenAIProvider, ProviderError
 from motai.llm.schema import SCHEMA_NAME
 
 STRATEGIES = ("json_schema", "tool_calling", "json_mode")
-NO_KEY = "sk-no-key"
-_SECRET = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{6,}|(?<=Bearer )[A-Za-z0-9_\-\.=]{8,}|(?<=api-key: )\S{8,})"
-)
 
-
-def mask_secrets(text: str, *secrets: str | None) -> str:
-    """Hide API keys: `sk-...` tokens, bearer tokens and the given secret values."""
-    out = str(text)
-    for s in secrets:
-        if s and len(s) >= 4 and s != NO_KEY:
-            out = out.replace(s, "***")
-    return _SECRET.sub("***", out)
-
-
-class ProviderError(MotaiError):
-    """A request that cannot succeed by retrying: bad key, unknown model, bad endpoint."""
+__all__ = [
+    "STRATEGIES",
+    "ChatModel",
+    "ChatReply",
+    "ChatRequest",
+    "OpenAIChatModel",
+    "ProviderError",
+    "RequestRejected",
+    "TransientError",
+]
 
 
 class TransientError(Exception):
@@ -91,81 +83,14 @@ class ChatReply:
 
 
 @runtime_checkable
-class Provider(Protocol):
+class ChatModel(Protocol):
+    """What the classifier needs of a chat model (`OpenAIChatModel`, a test fake)."""
+
     name: str
     model: str
     endpoint: str
 
     async def complete(self, request: ChatRequest) -> ChatReply: ...
-
-
-# What the `llm` extra installs, by import name; checked before any row is read, so a
-# missing one is one line at start-up, not an error on every row.
-LLM_EXTRA_MODULES = ("openai", "langchain_openai", "tenacity", "jinja2")
-
-
-def require_llm_extra() -> None:
-    """Raise one line naming the missing modules and the extra that brings them."""
-    import importlib.util
-
-    missing = []
-    for name in LLM_EXTRA_MODULES:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(name)
-    if missing:
-        raise MotaiError(
-            f'an LLM model needs the llm extra: pip install "motai[llm]" '
-            f"(missing: {', '.join(missing)})"
-        )
-
-
-def parse_model_id(model: str, base_url: str | None = None) -> str:
-    """The model name the endpoint knows.
-
-    `openai:gpt-4o-mini` -> `gpt-4o-mini`. With a base URL every id is the server's own
-    name (`qwen2.5`, `openai:qwen2.5`, `qwen2.5:7b` for Ollama); without one, only
-    `openai:NAME` is accepted (so a typo such as `locale` never becomes a paid request).
-    """
-    model = model.strip()
-    if model.startswith("openai:"):
-        name = model.split(":", 1)[1]
-    elif base_url:
-        name = model
-    elif ":" in model:
-        prefix = model.split(":", 1)[0]
-        raise MotaiError(
-            f"unknown provider {prefix!r} in model {model!r}: use 'openai:NAME' "
-            "(any OpenAI-compatible server with --base-url) or 'local'"
-        )
-    else:
-        raise MotaiError(
-            f"unknown model {model!r}: use 'local' (offline), 'openai:NAME' "
-            "(e.g. openai:gpt-4o-mini), or --base-url URL with the server's model name"
-        )
-    if not name:
-        raise MotaiError(f"model {model!r} has no name after the provider prefix")
-    return name
-
-
-def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str | None, str]:
-    """(base_url, api_key) from the arguments, else `OPENAI_BASE_URL` / `OPENAI_API_KEY`.
-
-    A local server needs no key: with a base URL and no key, a dummy key is sent.
-    """
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-    api_key = api_key or os.environ.get("OPENAI_API_KEY") or None
-    if not api_key:
-        if not base_url:
-            raise ProviderError(
-                "no API key: set OPENAI_API_KEY, or pass --base-url (OPENAI_BASE_URL) to "
-                "use your own OpenAI-compatible server"
-            )
-        api_key = NO_KEY
-    return base_url, api_key
 
 
 def _retry_after(exc: Any) -> float | None:
@@ -195,14 +120,6 @@ def _retry_after(exc: Any) -> float | None:
         return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _self_hosted(base_url: str | None) -> bool:
-    """A server other than OpenAI's and Azure OpenAI's (vLLM, Ollama, llama.cpp...)."""
-    if not base_url:
-        return False
-    host = (urlparse(base_url).hostname or "").lower()
-    return not (host == "api.openai.com" or host.endswith(".openai.azure.com"))
-
-
 def _is_validation_error(exc: Any) -> bool:
     """True for a 5xx that is really the server refusing the request body (FastAPI
     validation errors reported as 500 by llama-cpp-python's server)."""
@@ -210,12 +127,11 @@ def _is_validation_error(exc: Any) -> bool:
     return "validation error" in text and "'body'" in text
 
 
-class OpenAIProvider:
-    """Any OpenAI-compatible chat endpoint, through langchain's `ChatOpenAI`.
+class OpenAIChatModel:
+    """A chat model behind an `OpenAIProvider`, through langchain's `ChatOpenAI`.
 
-    OpenAI itself, Azure OpenAI (the deployment's `/openai/v1` URL), vLLM, Ollama,
-    llama.cpp's server... The SDK's own retries are off: the classifier retries, so every
-    retry is counted in the ledger. `rpm` caps requests per minute (LangChain's limiter).
+    The SDK's own retries are off: the classifier retries, so every retry is counted in
+    the ledger. `rpm` caps requests per minute (LangChain's limiter).
     """
 
     name = "openai"
@@ -223,8 +139,7 @@ class OpenAIProvider:
     def __init__(
         self,
         model: str,
-        base_url: str | None = None,
-        api_key: str | None = None,
+        provider: OpenAIProvider,
         timeout: float = 120.0,
         rpm: float | None = None,
     ) -> None:
@@ -233,12 +148,12 @@ class OpenAIProvider:
         from langchain_openai import ChatOpenAI
 
         self.model = model
-        self.base_url, self._key = resolve_endpoint(base_url, api_key)
-        self.endpoint = mask_secrets(self.base_url or "https://api.openai.com/v1", self._key)
+        self.provider = provider
+        self.endpoint = provider.endpoint
         self._llm = ChatOpenAI(
             model=model,
-            base_url=self.base_url,
-            api_key=self._key,
+            base_url=provider.base_url,
+            api_key=provider.api_key,
             max_retries=0,
             # An httpx.Timeout (unhashable) makes langchain build this provider its own
             # HTTP client instead of reusing a process-wide cached one: pooled connections
@@ -255,13 +170,13 @@ class OpenAIProvider:
         )
 
     def __repr__(self) -> str:  # never the key
-        return f"OpenAIProvider(model={self.model!r}, endpoint={self.endpoint!r})"
+        return f"OpenAIChatModel(model={self.model!r}, endpoint={self.endpoint!r})"
 
     def _runnable(self, req: ChatRequest) -> Any:
         kw: dict[str, Any] = dict(req.params)
         if req.logprobs:
             kw["logprobs"] = True
-        if "max_tokens" in kw and _self_hosted(self.base_url):
+        if "max_tokens" in kw and self.provider.self_hosted:
             # langchain-openai sends `max_completion_tokens`, which llama.cpp's and older
             # vLLM servers ignore (the reply then runs to the context size): send both.
             kw["extra_body"] = {**kw.get("extra_body", {}), "max_tokens": kw["max_tokens"]}
@@ -312,7 +227,7 @@ class OpenAIProvider:
         body = getattr(exc, "body", None)
         if body and str(body) not in text:  # the SDK shows only the status for some bodies
             text += f" - {json.dumps(body, default=str)[:500]}"
-        return mask_secrets(" ".join(text.split()), self._key)
+        return self.provider.mask(" ".join(text.split()))
 
     @staticmethod
     def _reply(msg: Any) -> ChatReply:
