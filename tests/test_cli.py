@@ -239,6 +239,15 @@ def test_llm_without_its_extra_is_one_line_not_an_error_per_row(
     )
 
 
+def test_local_model_ignores_openai_base_url_from_the_environment(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # set for other runs
+    result = runner.invoke(cli, ["tag", REVIEWS, "-o", "-", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 12
+
+
 def test_schema_is_json_schema(runner: CliRunner) -> None:
     result = _run(runner, ["schema"])
     assert result.exit_code == 0

@@ -147,6 +147,7 @@ def run_eval(
     prompt: str | None = None,
     fresh: bool = False,
     concurrency: int | None = None,
+    rpm: float | None = None,
     redact: bool | None = None,
     cache: bool | None = None,
 ) -> RunOutcome:
@@ -156,7 +157,7 @@ def run_eval(
     Run again into the same folder after an interruption, it resumes: predictions already
     in `predictions.jsonl` for the same configuration (`run.json`) are kept, and on the
     cross-validated path a fold whose items are all there is not fitted again.
-    `fresh=True` discards them. `concurrency`, `redact` and `cache` go to the Tagger of
+    `fresh=True` discards them. `concurrency`, `rpm`, `redact` and `cache` go to the Tagger of
     an LLM model (None: its defaults); when the tagger has a token and cost ledger, its
     summary for this session is recorded as `metrics["usage"]`.
     """
@@ -176,7 +177,9 @@ def run_eval(
     model_dir = local_model_path(model)
     local = model_dir is not None
     if local:
-        check_local_options(ClassifierOptions(base_url=base_url, prompt=prompt, redact=redact))
+        check_local_options(
+            ClassifierOptions(base_url=base_url, prompt=prompt, redact=redact, rpm=rpm)
+        )
     dataset_sha = sha256_file(dataset)
     manifest = read_manifest(model_dir) if model_dir is not None else {}
     trained_on = manifest.get("data") or []
@@ -228,9 +231,10 @@ def run_eval(
                     chroma_url=chroma_url,
                     base_url=base_url,
                     prompt=prompt,
-                    concurrency=concurrency,
+                    concurrency=None if local else concurrency,
+                    rpm=rpm,
                     redact=redact or None,
-                    cache=cache,
+                    cache=None if local else cache,
                 )
                 _ = getattr(tagger, "classifier", None)  # load and fit before the clock starts
                 for item, r, secs in _tag_timed(tagger, todo):

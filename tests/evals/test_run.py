@@ -151,6 +151,21 @@ def test_cli_eval_run_config_with_check(
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["name"] == "small"
 
 
+def test_cli_eval_run_shares_the_llm_options(
+    files: dict[str, Path], small_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # $OPENAI_BASE_URL, set for LLM runs, does not stop a local model's eval ...
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    args = ["eval", "run", str(files["data"]), "--model", small_model, "-o", str(tmp_path / "r")]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    # ... while an LLM-only flag given to it is refused with one line, as `motai tag` does.
+    res = CliRunner().invoke(cli, [*args[:-2], "-o", str(tmp_path / "r2"), "--rpm", "60"])
+    assert res.exit_code == 1 and "--rpm: need an LLM model" in res.stderr
+    help_text = CliRunner().invoke(cli, ["eval", "run", "--help"]).stdout
+    assert "$OPENAI_BASE_URL" in help_text and "--rpm" in help_text
+
+
 def test_default_config_loads() -> None:
     cfg = load_config(REPO / "evals" / "default.yaml")
     assert cfg.datasets == [DEV]

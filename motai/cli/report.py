@@ -1,8 +1,4 @@
-"""`motai report`: a thin click layer over `motai.report.build_report`.
-
-Kept out of `motai/cli.py` (which only adds it) and free of imports from it, so the two
-never import each other at load time.
-"""
+"""`motai report`: a thin click layer over `motai.report.build_report`."""
 
 from __future__ import annotations
 

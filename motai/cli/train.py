@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from motai.cli import _fail, _taxonomy, taxonomy_option
+from motai.cli.options import _fail, _taxonomy, taxonomy_option
 from motai.errors import MotaiError
 
 

@@ -1,7 +1,6 @@
 """`motai label`: an LLM labels your own texts into training data for `motai train`.
 
-Registered on the main `motai` group by motai/cli.py, whose shared option definitions
-(input, LLM and store options) it reuses: import `motai.cli` first (the entry point does).
+It reads inputs and talks to the LLM with the options `motai tag` has (`motai.cli.options`).
 """
 
 from __future__ import annotations
@@ -13,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from motai.cli import (
+from motai.cli.options import (
     _MAX_ROW_ERRORS_SHOWN,
+    UsageError,
     _chain,
     _fail,
     _format_estimate,
@@ -25,12 +25,6 @@ from motai.cli import (
     with_store_options,
 )
 from motai.errors import MotaiError
-
-
-class _UsageError(click.ClickException):
-    """One line, `Error: ...`, with the usage-error status."""
-
-    exit_code = 2
 
 
 @click.command("label", context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,16 +125,16 @@ def label(
     from motai.tagger import Tagger
 
     if is_local_model(model):
-        raise _UsageError(LOCAL_MODEL_REFUSED)
+        raise UsageError(LOCAL_MODEL_REFUSED)
     if output == "-":
-        raise _UsageError("-o needs a file: labelled data is written to a file it can resume")
+        raise UsageError("-o needs a file: labelled data is written to a file it can resume")
     out = Path(output)
     errs = errors_path(out)
     given = {Path(p).resolve() for p in inputs if p != "-"}
     if out.resolve() in given:
-        raise _UsageError(f"-o {output} is also an input: write the labels to another file")
+        raise UsageError(f"-o {output} is also an input: write the labels to another file")
     if errs.resolve() in given:
-        raise _UsageError(
+        raise UsageError(
             f"{errs} is where this run writes its failed rows: to retry them, run the "
             "command on the original input again (labelled ids are skipped)"
         )

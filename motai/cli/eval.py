@@ -1,7 +1,7 @@
 """`motai eval run` and `motai eval compare`.
 
-Registered on the main `motai` group by motai/cli.py. Deliberately imports nothing from
-motai.cli, so either module can be imported first.
+The LLM and store options are the shared ones (`motai.cli.options`), so `eval run`
+reads --base-url from $OPENAI_BASE_URL like `tag` does.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from pathlib import Path
 
 import click
 
+from motai.cli.options import _fail, llm_options, with_store_options
 from motai.errors import EXIT_GATE, MotaiError
-
-
-def _fail(exc: MotaiError) -> click.ClickException:
-    return click.ClickException(str(exc))
 
 
 @click.group("eval", context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,31 +44,13 @@ def eval_group() -> None:
     help="Classifier: 'local', 'local:MODEL_DIR' or an LLM (default: the config's, else "
     "'local'). A local model trained on the dataset is cross-validated by retraining it.",
 )
-@click.option("--base-url", metavar="URL", help="OpenAI-compatible endpoint of an LLM model.")
-@click.option("--prompt", metavar="ID|FILE", help="Prompt version of an LLM model.")
-@click.option("--taxonomy", "taxonomy_src", metavar="NAME|FILE", help="Taxonomy name or file.")
-@click.option(
-    "--exemplars", metavar="FILE", help="An LLM's retrieval exemplars. Default: the dev set."
-)
-@click.option("--store", "store_path", metavar="DIR", help="Index folder.")
-@click.option("--chroma-url", metavar="URL", help="Chroma server instead of a folder.")
-@click.option("--embedder", metavar="ID", help="local:minilm (default) or openai:...")
+@llm_options
+@with_store_options
 @click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar on stderr (default: when stderr is a terminal).",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 256),
-    help="Parallel requests to an LLM model (default 4).",
-)
-@click.option(
-    "--redact",
-    is_flag=True,
-    help="Replace emails, phones, cards, @handles and URLs before sending (LLM models).",
-)
-@click.option("--no-cache", is_flag=True, help="Ask the LLM again instead of the response cache.")
 @click.option(
     "--check", is_flag=True, help="Exit 3 when a run falls under the config's thresholds."
 )
@@ -86,16 +65,17 @@ def eval_run(
     folds: int | None,
     model: str | None,
     base_url: str | None,
-    prompt: str | None,
+    prompt_id: str | None,
+    concurrency: int | None,
+    rpm: float | None,
+    no_cache: bool,
+    redact: bool,
     taxonomy_src: str | None,
     exemplars: str | None,
     store_path: str | None,
     chroma_url: str | None,
     embedder: str | None,
     progress: bool | None,
-    concurrency: int | None,
-    redact: bool,
-    no_cache: bool,
     check: bool,
     fresh: bool,
 ) -> None:
@@ -117,6 +97,7 @@ def eval_run(
 
     from motai.evals.config import EvalConfig, load_config
     from motai.evals.run import run_eval
+    from motai.tagger import local_model_path
 
     try:
         path = Path(target)
@@ -130,14 +111,19 @@ def eval_run(
         root = Path(output) if output else Path("eval-runs") / f"{cfg.name}-{stamp}"
         show = sys.stderr.isatty() if progress is None else progress
         failed: list[str] = []
+        chosen = model or cfg.model
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("concurrency") is click.core.ParameterSource.DEFAULT:
+            concurrency = None  # not given: the Tagger's own default applies
+        llm = local_model_path(chosen or "local") is None  # else $OPENAI_BASE_URL is ignored
         for dataset in cfg.datasets:
             run_dir = root if len(cfg.datasets) == 1 else root / dataset.stem
             outcome = run_eval(
                 dataset,
                 run_dir,
-                model=model or cfg.model,
-                base_url=base_url or cfg.base_url,
-                prompt=prompt or cfg.prompt,
+                model=chosen or "local",
+                base_url=(base_url if llm else None) or cfg.base_url,
+                prompt=prompt_id or cfg.prompt,
                 fresh=fresh,
                 taxonomy=taxonomy_src or cfg.taxonomy,
                 exemplars=exemplars or cfg.exemplars,
@@ -148,6 +134,7 @@ def eval_run(
                 name=cfg.name if len(cfg.datasets) == 1 else f"{cfg.name}/{dataset.stem}",
                 progress=show,
                 concurrency=concurrency,
+                rpm=rpm,
                 redact=redact or None,
                 cache=False if no_cache else None,
             )
