@@ -323,8 +323,13 @@ def test_redact_keeps_pii_off_the_wire(
 def test_injection_set_is_measured(
     llama_server, store, taxonomy: Taxonomy, store_dir: Path, with_key: str, record_property
 ) -> None:
-    # A few cases only: a CPU-only 135M model takes seconds per request.
-    cases = load_injection_cases(REPO / "evals" / "injection.jsonl")[:3]
+    # One case per technique: a CPU-only 135M model takes seconds per request.
+    cases = list(
+        {
+            c["technique"]: c
+            for c in load_injection_cases(REPO / "evals" / "injection.jsonl")[::-1]
+        }.values()
+    )[:5]
     tagger = make_tagger(llama_server, taxonomy, store_dir)
     report = measure_injection(tagger, cases)
     assert report["cases"] == len(cases)
