@@ -70,6 +70,8 @@ class Tagger:
         k_examples: int = 4,
         exclude_items: Collection[str] = (),
         chat: object | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 6,
     ) -> None:
         self.model = model or DEFAULT_MODEL
         self.model_path = local_model_path(self.model)
@@ -99,6 +101,8 @@ class Tagger:
             "k_examples": k_examples,
             "exclude_items": exclude_items,
             "chat": chat,
+            "timeout": timeout,  # seconds per request
+            "max_retries": max_retries,  # per request, for 429, 5xx, timeouts, drops
         }
         if self.is_local and taxonomy is None:
             assert self.model_path is not None
