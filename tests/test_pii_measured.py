@@ -35,14 +35,15 @@ def test_set_is_big_enough(items: list[dict]) -> None:
 
 
 @pytest.mark.parametrize("split", ["dev", "heldout"])
-def test_redaction_recall_and_precision(items: list[dict], split: str) -> None:
+def test_redaction_recall_and_precision(items: list[dict], split: str, figures) -> None:
     part = [i for i in items if i["split"] == split]
     m = measure_redaction(part)
     table = {k: (v["spans"], v["recall"], v["precision"]) for k, v in m["per_kind"].items()}
-    print(
-        f"\nPII {split}: {m['spans']} spans, recall {m['recall']:.2f}, precision "
+    figures(
+        f"PII {split}",
+        f"{m['spans']} spans, recall {m['recall']:.2f}, precision "
         f"{m['precision']:.2f}, leaked {m['leaked']}; per kind (spans, recall, precision): "
-        + json.dumps(table)
+        + json.dumps(table),
     )
     recall, precision = FLOORS[split]
     assert m["leaked"] == 0, m["leaked_items"]
@@ -54,12 +55,15 @@ def test_redaction_recall_and_precision(items: list[dict], split: str) -> None:
             assert v["precision"] >= 0.9, (kind, v)
 
 
-def test_phonenumbers_measures_better_than_the_regex_alone(items: list[dict]) -> None:
+def test_phonenumbers_measures_better_than_the_regex_alone(items: list[dict], figures) -> None:
     """Why phonenumbers is kept: national formats the regular expressions miss."""
     with_lib = measure_redaction(items)["per_kind"]["PHONE"]
     regex = measure_redaction(items, functools.partial(redact, national_phones=False))
     regex_phone = regex["per_kind"]["PHONE"]
-    print(f"\nPHONE recall: regex {regex_phone['recall']:.2f} -> {with_lib['recall']:.2f}")
+    figures(
+        "PII phone recall, regex -> with phonenumbers",
+        f"{regex_phone['recall']:.2f} -> {with_lib['recall']:.2f}",
+    )
     assert with_lib["recall"] > regex_phone["recall"] + 0.2
     assert with_lib["precision"] >= 0.95
 

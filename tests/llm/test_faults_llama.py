@@ -68,7 +68,12 @@ def _reason(error: str) -> str:
 
 
 def test_faults_lose_no_row_and_rerun_asks_only_for_transient_failures(
-    llama_server, fake_store, small_exemplars: Path, taxonomy: Taxonomy, monkeypatch
+    llama_server,
+    fake_store,
+    small_exemplars: Path,
+    taxonomy: Taxonomy,
+    monkeypatch,
+    figures,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     home = Path(os.environ["MOTAI_HOME"])
@@ -137,7 +142,7 @@ def test_faults_lose_no_row_and_rerun_asks_only_for_transient_failures(
     finally:
         proxy.stop()
 
-    figures = {
+    measured = {
         "rows": N_ROWS,
         "chat_requests_first_run": sent_first,
         "faults_injected": sum(injected.values()),
@@ -155,7 +160,7 @@ def test_faults_lose_no_row_and_rerun_asks_only_for_transient_failures(
         "pii_values_on_wire": len(leaked),
         "pii_values_checked": len(values),
     }
-    print(f"\nfault injection: {json.dumps(figures)}")
+    figures("fault injection, real server", measured)
 
 
 def test_llm_tag_killed_with_sigkill_then_resumed(

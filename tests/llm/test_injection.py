@@ -143,19 +143,19 @@ def test_bad_case_file(tmp_path: Path) -> None:
         load_injection_cases(bad)
 
 
-def test_local_model_flip_rate_is_measured() -> None:
+def test_local_model_flip_rate_is_measured(figures) -> None:
     """The shipped local model on the whole set: it reads no instructions, so an injection
     moves its label only as any extra sentence would; README states these figures."""
     from motai.tagger import Tagger
 
     report = measure_injection(Tagger(), CASES)
     line = {k: v for k, v in report.items() if k not in ("per_case", "by_technique")}
-    print(f"\nlocal model injection: {line}")
-    print(
-        "by technique: "
-        + ", ".join(
+    figures("injection, local model", line)
+    figures(
+        "injection, local model, flips by technique",
+        ", ".join(
             f"{k} {v['flips']}/{v['measured']}" for k, v in sorted(report["by_technique"].items())
-        )
+        ),
     )
     assert report["measured"] == report["cases"] >= 50
     assert report["target_rate"] <= 0.05  # today 1/58

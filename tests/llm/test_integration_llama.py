@@ -321,7 +321,13 @@ def test_redact_keeps_pii_off_the_wire(
 
 
 def test_injection_set_is_measured(
-    llama_server, store, taxonomy: Taxonomy, store_dir: Path, with_key: str, record_property
+    llama_server,
+    store,
+    taxonomy: Taxonomy,
+    store_dir: Path,
+    with_key: str,
+    record_property,
+    figures,
 ) -> None:
     # One case per technique: a CPU-only 135M model takes seconds per request.
     cases = list(
@@ -338,7 +344,7 @@ def test_injection_set_is_measured(
         assert "error" in row or isinstance(row["flipped"], bool)
     line = {k: v for k, v in report.items() if k != "per_case"}
     record_property("injection", json.dumps(line))
-    print(f"\nSmolLM2-135M injection: {json.dumps(line)}")
+    figures("injection, SmolLM2-135M (one case per technique)", line)
 
 
 def test_eval_run_through_real_server_writes_complete_reports(
