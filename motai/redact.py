@@ -29,7 +29,7 @@ What is recognised (deliberately conservative, so ordinary words and numbers sur
   `(02) 9876 5432`, ...) through Google's libphonenumber rules (the `phonenumbers`
   package, in the `llm` extra; without it only the forms above are found), a number
   kept only when valid for one of `PHONE_REGIONS`. On `evals/pii.jsonl` it lifts phone
-  recall from 0.67 to 1.00 (`python benchmarks/pii.py`);
+  recall from 0.65 to 1.00 (`python benchmarks/pii.py`);
 * street addresses where a pattern is reliable: a house number and capitalised street
   name with a suffix (`221B Baker Street`, `10 Downing St`), German `Hauptstraße 5`,
   French `12 rue de la Paix`;
