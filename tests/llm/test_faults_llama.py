@@ -164,7 +164,7 @@ def test_faults_lose_no_row_and_rerun_asks_only_for_transient_failures(
 
 
 def test_llm_tag_killed_with_sigkill_then_resumed(
-    llama_server, small_exemplars: Path, tmp_path: Path
+    llama_server, small_exemplars: Path, tmp_path: Path, figures
 ) -> None:
     """`motai tag --model smollm2` SIGKILLed after its first rows, then run again: every row
     once, in order; the rows finished before the kill kept and never asked again; the
@@ -219,3 +219,18 @@ def test_llm_tag_killed_with_sigkill_then_resumed(
     for t in done_texts:  # finished rows were not asked again
         assert json.dumps(t)[1:-1] not in rerun_wire
     assert SECRET not in out.read_text() + again.stderr.decode()
+    figures(
+        "SIGKILL of motai tag --model smollm2",
+        {
+            "rows": len(texts),
+            "kept_after_kill": len(finished),
+            "rerun_chat_requests": len(
+                [
+                    r
+                    for r in llama_server.proxy.requests[start:]
+                    if r.path.endswith("/chat/completions")
+                ]
+            ),
+            "rows_in_output": len(after),
+        },
+    )
