@@ -11,7 +11,6 @@ import json
 import tempfile
 from pathlib import Path
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from motai.errors import InputError, TaxonomyError
 from motai.io import read_items
 from motai.llm.parse import InvalidReply, extract_json, parse_reply
-from motai.taxonomy import load_taxonomy
+from motai.taxonomy import Taxonomy, load_taxonomy
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EXTENSIONS = ["csv", "tsv", "jsonl", "json", "txt"]
@@ -149,7 +148,7 @@ def test_any_cells_read_or_one_line_error(cells: list[list[str]], ext: str) -> N
 @example(raw="```json\n" + "[" * 3000 + "\n```")
 @example(raw='{"stage": "SMOT", "valence": "pain", "moments": [{"evidence": 5}]}')
 @example(raw='{"stage": ["SMOT"], "valence": {}, "moments": "x", "confidence": "high"}')
-def test_any_reply_parses_or_invalid_reply(raw: str, taxonomy) -> None:  # type: ignore[no-untyped-def]
+def test_any_reply_parses_or_invalid_reply(raw: str, taxonomy: Taxonomy) -> None:
     text = "The parcel came late but the fabric is lovely."
     for parse in (lambda: extract_json(raw), lambda: parse_reply(raw, text, taxonomy)):
         try:
@@ -173,8 +172,3 @@ def test_any_taxonomy_loads_or_one_line_error(raw: bytes) -> None:
         except TaxonomyError as exc:
             _one_line(str(exc))
             assert str(path) in str(exc), str(exc)
-
-
-@pytest.fixture(scope="module")
-def taxonomy():  # type: ignore[no-untyped-def]
-    return load_taxonomy()
