@@ -69,6 +69,8 @@ class ClassifierOptions:
     prompt: str | None = None
     concurrency: int | None = None
     rpm: float | None = None
+    timeout: float | None = None  # seconds per request
+    max_retries: int | None = None  # per request, for 429, 5xx, timeouts, drops
     cache: bool | object | None = None
     redact: bool | None = None
     k_examples: int | None = None
@@ -87,7 +89,7 @@ class ClassifierOptions:
 Factory = Callable[[str, ClassifierOptions], Classifier]
 
 # Options only an LLM can use; the local model refuses them (it sends nothing anywhere).
-LLM_ONLY = ("base_url", "api_key", "prompt", "redact", "rpm", "chat")
+LLM_ONLY = ("base_url", "api_key", "prompt", "redact", "rpm", "timeout", "max_retries", "chat")
 
 
 def check_local_options(options: ClassifierOptions) -> None:

@@ -130,14 +130,13 @@ class KnowledgeStore:
     def _name(self, what: str) -> str:
         return f"motai-{self.taxonomy.id}-{what}"
 
-    def _collection(self, what: str, create: bool = False) -> Any:
+    def _collection(self, what: str, create: bool = False, rows: int = 0) -> Any:
         name = self._name(what)
         try:
             if create:
+                meta = {"hnsw:space": "cosine", "fingerprint": self.fingerprint, "rows": rows}
                 return self._client.get_or_create_collection(
-                    name,
-                    embedding_function=ChromaEmbedding(self.embedder),
-                    metadata={"hnsw:space": "cosine", "fingerprint": self.fingerprint},
+                    name, embedding_function=ChromaEmbedding(self.embedder), metadata=meta
                 )
             return self._client.get_collection(
                 name, embedding_function=ChromaEmbedding(self.embedder)
@@ -151,9 +150,14 @@ class KnowledgeStore:
             raise StoreError(f"chroma at {self.location}: {detail}") from None
 
     def is_fresh(self) -> bool:
+        """Built for this fingerprint and complete: a build killed halfway left fewer rows
+        than its collection's `rows` promise, and is built again."""
         for what in ("taxonomy", "exemplars"):
             col = self._collection(what)
-            if col is None or (col.metadata or {}).get("fingerprint") != self.fingerprint:
+            meta = (col.metadata or {}) if col is not None else {}
+            if col is None or meta.get("fingerprint") != self.fingerprint:
+                return False
+            if meta.get("rows") is None or col.count() != meta["rows"]:
                 return False
         return True
 
@@ -173,7 +177,7 @@ class KnowledgeStore:
         self._add("exemplars", self._exemplar_rows())
 
     def _add(self, what: str, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
-        col = self._collection(what, create=True)
+        col = self._collection(what, create=True, rows=len(rows))
         for b in range(0, len(rows), _ADD_BATCH):
             batch = rows[b : b + _ADD_BATCH]
             docs = [r[1] for r in batch]

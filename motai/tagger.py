@@ -72,8 +72,9 @@ class Tagger:
         """`model`: an id the registry resolves (`motai.classifiers`) or a Classifier.
 
         `options` go to the classifier's factory (`ClassifierOptions`): for an LLM
-        `base_url`, `api_key`, `prompt`, `concurrency`, `cache`, `redact`, `k_examples`,
-        `exemplars`, `store_path`, `chroma_url`; for any model `embedder`. An option the
+        `base_url`, `api_key`, `prompt`, `concurrency`, `rpm`, `cache`, `redact`,
+        `k_examples`, `timeout` and `max_retries` (per request), `exemplars`, `store_path`,
+        `chroma_url`; for any model `embedder`. An option the
         model cannot use is refused with one line, before any text is read.
         """
         unknown = sorted(set(options) - ClassifierOptions.names())

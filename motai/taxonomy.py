@@ -202,6 +202,8 @@ def load_taxonomy(source: str | Path | None = None) -> Taxonomy:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{label}: not valid YAML: {exc}".replace("\n", " ")) from None
+    except RecursionError:  # PyYAML recurses per nesting level
+        raise TaxonomyError(f"{label}: not valid YAML: nested too deeply") from None
     return parse_taxonomy(raw, label)
 
 

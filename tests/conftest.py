@@ -82,3 +82,26 @@ def fake_store(
     )
     store.ensure()
     return store
+
+
+# Measured figures (PII recall, injection flip rates, fault-injection counts): tests hand
+# them to `figures`, and they are printed at the end of every run, `pytest -q` included,
+# so CI's log shows them without -s.
+_FIGURES: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def figures():  # type: ignore[no-untyped-def]
+    def add(name: str, value: object) -> None:
+        import json
+
+        _FIGURES.append((name, value if isinstance(value, str) else json.dumps(value)))
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _FIGURES:
+        terminalreporter.section("measured figures")
+        for name, value in _FIGURES:
+            terminalreporter.write_line(f"{name}: {value}")

@@ -146,7 +146,10 @@ def read_items(
     for src in sources:
         if src.fmt in ("csv", "tsv") and not src.is_stdin:
             with _open_text(src) as f:
-                _csv_header(src, csv.reader(f, dialect=src.dialect))
+                try:
+                    _csv_header(src, csv.reader(f, dialect=src.dialect))
+                except UnicodeDecodeError as exc:  # e.g. UTF-16 cut mid-character
+                    raise _undecodable(src, exc) from None
         elif src.fmt == "xlsx":
             rows = _xlsx_rows(src)
             try:
@@ -197,9 +200,15 @@ def _read_all(sources: list[_Source]) -> Iterator[TextItem]:
             try:
                 yield from _READERS[src.fmt](src, f)
             except UnicodeDecodeError as exc:  # only where we read strictly (never per row)
-                raise InputError(f"not valid UTF-8: {exc.reason}", file=src.label) from exc
+                raise _undecodable(src, exc) from None
             except OSError as exc:
                 raise InputError(f"cannot read: {exc.strerror or exc}", file=src.label) from exc
+
+
+def _undecodable(src: _Source, exc: UnicodeDecodeError) -> InputError:
+    """Bytes that even surrogateescape cannot carry (a UTF-16 file cut mid-character)."""
+    name = display_encoding(src.encoding or "utf-8")
+    return InputError(f"not valid {name}: {exc.reason}", file=src.label)
 
 
 @dataclass
@@ -688,6 +697,8 @@ def _read_jsonl(src: _Source, f: IO[str]) -> Iterator[TextItem]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             item = src.error_item(f"invalid JSON: {exc.msg} (column {exc.colno})", row)
+        except RecursionError:
+            item = src.error_item(_TOO_DEEP, row)
         else:
             if isinstance(obj, dict):
                 if not checked:
@@ -708,6 +719,10 @@ def _read_jsonl(src: _Source, f: IO[str]) -> Iterator[TextItem]:
     yield from pending
 
 
+# json.loads recurses per nesting level: a hostile "[[[[..." must be a row error, not a crash.
+_TOO_DEEP = "invalid JSON: nested too deeply"
+
+
 def _json_type(value: object) -> str:
     names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
     return names.get(type(value), "a number")
@@ -721,6 +736,8 @@ def _read_json(src: _Source, f: IO[str]) -> Iterator[TextItem]:
         raise InputError(
             f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", file=src.label
         ) from exc
+    except RecursionError:
+        raise InputError(_TOO_DEEP, file=src.label) from None
     if not isinstance(data, list):
         raise InputError(
             f"expected a JSON array of objects, got {_json_type(data)} "

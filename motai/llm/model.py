@@ -7,10 +7,12 @@ raises `TransientError` (retry later), `RequestRejected` (this request shape is 
 the classifier tries the next strategy) or `ProviderError` (give up: bad key, no model).
 Who answers and where (base URL, key) is the provider's (`motai.llm.provider`).
 
-Strategies, best first:
-- `json_schema`: `response_format={"type": "json_schema", ...}` (strict structured output);
-- `tool_calling`: one forced function call whose parameters are the reply schema;
-- `json_mode`: `response_format={"type": "json_object"}`, the schema in the prompt.
+Strategies, best first, each through LangChain's `with_structured_output` (its method):
+- `json_schema` (json_schema): `response_format` with the reply schema, strict;
+- `tool_calling` (function_calling): one forced function call whose parameters are the
+  reply schema;
+- `json_mode` (json_mode): `response_format={"type": "json_object"}`, the schema in the
+  prompt.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from motai.llm.provider import OpenAIProvider, ProviderError
 from motai.llm.schema import SCHEMA_NAME
 
 STRATEGIES = ("json_schema", "tool_calling", "json_mode")
+# Each strategy as LangChain's `with_structured_output` method.
+_METHODS = {
+    "json_schema": "json_schema",
+    "tool_calling": "function_calling",
+    "json_mode": "json_mode",
+}
 
 __all__ = [
     "STRATEGIES",
@@ -167,6 +175,9 @@ class OpenAIChatModel:
             )
             if rpm
             else None,
+            # `function_calling` asks for parallel_tool_calls=False, a parameter that some
+            # self-hosted servers reject; one forced tool call needs no such flag there.
+            disabled_params={"parallel_tool_calls": None} if provider.self_hosted else None,
         )
 
     def __repr__(self) -> str:  # never the key
@@ -180,30 +191,25 @@ class OpenAIChatModel:
             # langchain-openai sends `max_completion_tokens`, which llama.cpp's and older
             # vLLM servers ignore (the reply then runs to the context size): send both.
             kw["extra_body"] = {**kw.get("extra_body", {}), "max_tokens": kw["max_tokens"]}
-        if req.strategy == "json_schema":
-            return self._llm.bind(
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {
-                        "name": SCHEMA_NAME,
-                        "schema": req.schema,
-                        "strict": True,
-                    },
-                },
-                **kw,
-            )
-        if req.strategy == "tool_calling":
-            name = req.tool["function"]["name"]
-            return self._llm.bind_tools([req.tool], tool_choice=name, **kw)
-        if req.strategy == "json_mode":
-            return self._llm.bind(response_format={"type": "json_object"}, **kw)
-        raise ValueError(f"unknown strategy {req.strategy!r}")
+        if req.strategy not in _METHODS:
+            raise ValueError(f"unknown strategy {req.strategy!r}")
+        schema = {
+            "json_schema": {"name": SCHEMA_NAME, "schema": req.schema, "strict": True},
+            "tool_calling": req.tool,
+            "json_mode": req.schema,
+        }[req.strategy]
+        # LangChain shapes the request for the method; `include_raw` keeps the model's own
+        # message, which motai validates itself (its parser never guesses a label), so
+        # LangChain's parse of it is not used.
+        return self._llm.with_structured_output(
+            schema, method=_METHODS[req.strategy], include_raw=True, **kw
+        )
 
     async def complete(self, request: ChatRequest) -> ChatReply:
         import openai
 
         try:
-            msg = await self._runnable(request).ainvoke(request.messages)
+            msg = (await self._runnable(request).ainvoke(request.messages))["raw"]
         except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
             raise RequestRejected(self._mask(exc), getattr(exc, "status_code", None)) from None
         except openai.RateLimitError as exc:

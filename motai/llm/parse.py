@@ -110,6 +110,8 @@ def extract_json(raw: str | None) -> dict[str, Any]:
             value = json.loads(cand)
         except json.JSONDecodeError:
             continue
+        except RecursionError:
+            raise InvalidReply("the reply's JSON is nested too deeply") from None
         if isinstance(value, dict):
             return value
         raise InvalidReply(f"the reply is a JSON {type(value).__name__}, not an object")
@@ -127,6 +129,8 @@ def extract_json(raw: str | None) -> dict[str, Any]:
                 return value
         except json.JSONDecodeError:
             pass
+        except RecursionError:
+            raise InvalidReply("the reply's JSON is nested too deeply") from None
         pos = text.find("{", pos + 1)
     raise InvalidReply("the reply holds no JSON object; answer with one JSON object only")
 

@@ -321,10 +321,21 @@ def test_redact_keeps_pii_off_the_wire(
 
 
 def test_injection_set_is_measured(
-    llama_server, store, taxonomy: Taxonomy, store_dir: Path, with_key: str, record_property
+    llama_server,
+    store,
+    taxonomy: Taxonomy,
+    store_dir: Path,
+    with_key: str,
+    record_property,
+    figures,
 ) -> None:
-    # A few cases only: a CPU-only 135M model takes seconds per request.
-    cases = load_injection_cases(REPO / "evals" / "injection.jsonl")[:3]
+    # One case per technique: a CPU-only 135M model takes seconds per request.
+    cases = list(
+        {
+            c["technique"]: c
+            for c in load_injection_cases(REPO / "evals" / "injection.jsonl")[::-1]
+        }.values()
+    )[:5]
     tagger = make_tagger(llama_server, taxonomy, store_dir)
     report = measure_injection(tagger, cases)
     assert report["cases"] == len(cases)
@@ -333,7 +344,7 @@ def test_injection_set_is_measured(
         assert "error" in row or isinstance(row["flipped"], bool)
     line = {k: v for k, v in report.items() if k != "per_case"}
     record_property("injection", json.dumps(line))
-    print(f"\nSmolLM2-135M injection: {json.dumps(line)}")
+    figures("injection, SmolLM2-135M (one case per technique)", line)
 
 
 def test_eval_run_through_real_server_writes_complete_reports(

@@ -59,8 +59,10 @@ def test_max_tokens_reaches_self_hosted_servers(url: str | None, taxonomy: Taxon
             tool=tool_definition(taxonomy),
             params={"temperature": 0, "max_tokens": 600},
         )
-        runnable = provider._runnable(req)
-        payload = provider._llm._get_request_payload([("user", "hi")], **runnable.kwargs)
+        # with_structured_output(include_raw=True): the model call is the `raw` branch
+        binding = provider._runnable(req).first.steps__["raw"]
+        kw = {k: v for k, v in binding.kwargs.items() if k != "ls_structured_output_format"}
+        payload = provider._llm._get_request_payload([("user", "hi")], **kw)
         sent = {**payload, **payload.get("extra_body", {})}
         assert sent.get("max_completion_tokens", sent.get("max_tokens")) == 600
         assert ("max_tokens" in sent) is (url is not None), (strategy, sent.keys())
