@@ -1,0 +1,166 @@
+"""motai on a real local Ray runtime: the same tags as one process, in order, through a
+killed actor, and an LLM cache shared by every actor.
+
+One runtime (2 CPUs, no dashboard) serves the whole module; every run on it is short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "motai[ray]"')
+
+from click.testing import CliRunner  # noqa: E402
+
+import motai.ray as motai_ray  # noqa: E402
+from motai.cli import cli  # noqa: E402
+from motai.io import read_items  # noqa: E402
+from motai.tagger import Tagger  # noqa: E402
+from motai.testing import FakeEmbedder, FakeProvider, quote_reply  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+ACTOR_CLASS = "_Tagging"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_runtime() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def single() -> Tagger:
+    return Tagger()
+
+
+def _all_examples() -> list[str]:
+    return [str(EXAMPLES / f) for f in ("reviews.csv", "posts.jsonl", "transcripts.jsonl")]
+
+
+def _tag(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["tag", *args, "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_importing_motai_never_imports_ray_and_a_missing_extra_says_how() -> None:
+    code = (
+        "import sys, motai, motai.cli, motai.tagger\n"
+        "assert 'ray' not in sys.modules\n"
+        "sys.modules['ray'] = None\n"
+        "try:\n    import motai.ray\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == 'motai.ray needs Ray: pip install "motai[ray]"'
+
+
+def test_tag_dataset_gives_the_single_process_tags(single: Tagger) -> None:
+    items = list(read_items(_all_examples()))
+    rows = [{"id": x.id, "text": x.text, "kind": x.kind, "channel": "web"} for x in items]
+    ds = ray.data.from_items(rows)
+    got = {r["id"]: r for r in motai_ray.tag_dataset(ds, workers=1).take_all()}
+    assert len(got) == len(items) == 24
+    for want in single.tag_many(items):
+        row = got[want.id]
+        assert row["channel"] == "web"  # the input's columns stay
+        assert {c: row[c] for c in motai_ray.RESULT_COLUMNS} == want.flat()
+
+
+@pytest.mark.parametrize("out_name", ["tagged.csv", "tagged.jsonl"])
+def test_cli_ray_writes_what_one_process_writes(tmp_path: Path, out_name: str) -> None:
+    inputs = _all_examples()
+    _tag([*inputs, "-o", str(tmp_path / "one" / out_name)])
+    _tag([*inputs, "-o", str(tmp_path / "ray" / out_name), "--ray", "--workers", "2"])
+    one = (tmp_path / "one" / out_name).read_bytes()
+    assert one.count(b"\n") >= 24
+    assert (tmp_path / "ray" / out_name).read_bytes() == one
+
+
+def test_cli_ray_unordered_and_resume(tmp_path: Path) -> None:
+    reviews = str(EXAMPLES / "reviews.csv")
+    one, out = tmp_path / "one.jsonl", tmp_path / "out.jsonl"
+    _tag([reviews, "-o", str(one)])
+    _tag([reviews, "-o", str(out), "--ray", "--unordered", "--workers", "2", "--batch-size", "2"])
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert sorted(lines) == sorted(one.read_text(encoding="utf-8").splitlines())
+    # Resume with Ray: the first 5 rows kept, the other 7 tagged on Ray, in order.
+    out.write_text("".join(line + "\n" for line in one.read_text().splitlines()[:5]))
+    _tag([reviews, "-o", str(out), "--ray"])
+    assert out.read_bytes() == one.read_bytes()
+    result = CliRunner().invoke(cli, ["tag", reviews, "-o", str(out), "--ray", "--unordered"])
+    assert result.exit_code == 2 and "--fresh" in result.stderr
+
+
+def _actor_pids() -> list[int]:
+    actors = ray._private.state.actors().values()
+    alive = [a for a in actors if a["State"] == "ALIVE"]
+    return [a["Pid"] for a in alive if ACTOR_CLASS in a["ActorClassName"]]
+
+
+def test_a_killed_actor_loses_no_row_and_repeats_none(tmp_path: Path, single: Tagger) -> None:
+    texts = [json.loads(line)["text"] for line in (EXAMPLES / "posts.jsonl").open()]
+    feed = tmp_path / "feed.jsonl"
+    with feed.open("w", encoding="utf-8") as f:
+        for n in range(96):
+            text = f"{texts[n % len(texts)]} ({n})"
+            f.write(json.dumps({"id": f"t{n:03d}", "text": text}) + "\n")
+    got: list[str] = []
+    killed = None
+    for item, result in motai_ray.tag_files([str(feed)], workers=2, batch_size=4):
+        assert item.id == result.id
+        got.append(result.model_dump_json())
+        if killed is None and len(got) == 8:
+            pids = _actor_pids()
+            assert pids, "no tagging actor alive mid-run"
+            killed = pids[0]
+            os.kill(killed, signal.SIGKILL)
+    assert killed is not None
+    time.sleep(0.5)
+    assert killed not in _actor_pids()
+    want = [r.model_dump_json() for r in single.tag_many(read_items([str(feed)]))]
+    assert got == want  # every row, once, in order, with the single-process tags
+
+
+class _Logged:
+    """A fake LLM's `respond` that appends a line per request to a file: the requests
+    of every actor, counted in one place."""
+
+    def __init__(self, log: Path) -> None:
+        self.log, self.reply = log, quote_reply("SMOT", "glory")
+
+    def __call__(self, request: object) -> dict:
+        with self.log.open("a") as f:
+            f.write("request\n")
+        return self.reply(request)
+
+
+def test_llm_rows_already_answered_cost_no_request_on_a_rerun(
+    tmp_path: Path, small_exemplars: Path
+) -> None:
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is no package
+    log = tmp_path / "requests.log"
+    tagger = Tagger(
+        "openai:fake-model",
+        exemplars=small_exemplars,
+        embedder=FakeEmbedder(),
+        store_path=tmp_path / "index",
+        chat=FakeProvider(respond=_Logged(log)),
+    )
+    posts = [str(EXAMPLES / "posts.jsonl")]
+    first = [r for _, r in motai_ray.tag_files(posts, tagger=tagger, workers=2, batch_size=2)]
+    assert len(first) == 8 and all(r.ok and r.stage == "SMOT" for r in first)
+    assert log.read_text().count("request") == 8
+    again = [r for _, r in motai_ray.tag_files(posts, tagger=tagger, workers=2, batch_size=2)]
+    assert log.read_text().count("request") == 8  # every answer came from the shared cache
+    assert [r.model_dump() for r in again] == [r.model_dump() for r in first]
