@@ -341,6 +341,7 @@ def tag(
       motai tag export.csv --encoding cp1252 --drop text,email -o tagged.csv
       motai tag survey.xlsx --keep text,date,channel -o tagged.csv
       motai tag reviews.csv --taxonomy b2b.yaml --store ./index -o -
+      motai tag feed.csv -o tagged.csv --workers 4 --ray   # on Ray (pip install "motai[ray]")
 
     \b
     With an LLM (OpenAI key in OPENAI_API_KEY; a local server needs none):

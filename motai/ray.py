@@ -7,7 +7,8 @@
 Each actor builds its `Tagger` once (the trained bundle loads, nothing is fitted) and tags
 batch after batch. Actors never take every CPU: Ray Data's read and write tasks need one,
 and a pipeline whose actors hold all CPUs waits for them forever. `tag_files` is
-`motai tag --ray`: the CLI's readers and writers in the driver, the tagging on Ray.
+`motai tag --ray`: the CLI's readers and writers in this process, batches streamed to
+actors (`tag_items`).
 
 Ray is an optional extra: importing this module without it fails with one line naming
 `pip install "motai[ray]"`; importing `motai` never imports Ray.
@@ -62,28 +63,31 @@ _KINDS = {"review", "social", "transcript"}
 
 
 def connect(address: str | None = None, *, workers: int = 1) -> bool:
-    """Join the cluster at `address`, or start a local runtime on 127.0.0.1 (`None` or
-    "local"), unless Ray is running already. Returns True when this call started Ray.
+    """Join the cluster at `address`, or start a local runtime (`None` or "local"; no
+    dashboard), unless Ray is running already. Returns True when this call started Ray.
 
-    A local runtime gets at least `workers + 1` CPUs (one for the read and write tasks);
-    its workers see this process's `PYTHONPATH`, so an uninstalled checkout works too.
+    A local runtime gets at least `workers + 1` CPUs, so the actors never hold them all.
+    Its workers import this very `motai`: an installed one, else (a checkout on
+    `PYTHONPATH`) the folder it was imported from, passed on in their `PYTHONPATH`.
     """
     if ray.is_initialized():
         return False
-    package_root = str(Path(__file__).resolve().parent.parent)
-    paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}
-    if address in (None, "local"):
-        ray.init(
-            num_cpus=max(os.cpu_count() or 1, workers + 1),
-            include_dashboard=False,
-            runtime_env=runtime_env,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    else:
+    if address not in (None, "local"):
         # Cluster nodes run their own install of motai (pip install "motai[ray]").
         ray.init(address=address, log_to_driver=False, configure_logging=False)
+        return True
+    root = str(Path(__file__).resolve().parent.parent)
+    env: dict[str, Any] = {}
+    if Path(root).name not in ("site-packages", "dist-packages"):
+        paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = {"runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}}
+    ray.init(
+        num_cpus=max(os.cpu_count() or 1, workers + 1),
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        **env,
+    )
     return True
 
 
@@ -100,6 +104,21 @@ def default_workers() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1.0)) - 1)
 
 
+def _actor_tagger(options: dict[str, Any]) -> Tagger:
+    """The actor's `Tagger`, loaded now, once. The local encoder gets as many threads as
+    the actor has CPUs: onnxruntime's default (up to 4) in every actor would
+    oversubscribe a node (31 actors, 124 threads on 32 cores)."""
+    from motai.embeddings import MiniLMEmbedder
+    from motai.tagger import Tagger
+
+    if options.get("embedder") in (None, "local", "local:minilm"):
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+        options = options | {"embedder": MiniLMEmbedder(threads=max(1, int(cpus)))}
+    tagger = Tagger(**options)
+    tagger.classifier  # noqa: B018 - load the bundle (or open the store) now
+    return tagger
+
+
 class _TagBatches:
     """The actor: one `Tagger`, built once, tagging each batch it is given.
 
@@ -114,10 +133,7 @@ class _TagBatches:
         id_column: str,
         kind_column: str,
     ) -> None:
-        from motai.tagger import Tagger
-
-        self.tagger = Tagger(**tagger_options)
-        self.tagger.classifier  # noqa: B018 - load the bundle (or open the store) now, once
+        self.tagger = _actor_tagger(tagger_options)
         self.columns = (text_column, id_column, kind_column)
 
     def _items(self, rows: list[dict[str, Any]]) -> list[TextItem]:
@@ -194,23 +210,26 @@ def _map(
     )
 
 
-def _prepare_llm(options: dict[str, Any]) -> None:
+def _prepare_llm(options: dict[str, Any]) -> SharedCache | None:
     """For an LLM: build the retrieval store once, here, and share the answer cache.
 
     The actors then open a fresh store and never rebuild it. The cache (unless
     `cache=False` or a cache object is given) becomes one actor owning this machine's
     `$MOTAI_HOME/cache.sqlite`, so every worker on every node reads and writes the same
-    answers: a re-run asks nothing already answered.
+    answers: a re-run asks nothing already answered. Returns that cache, if started
+    (it lives as long as the Ray session, or until its `server` is killed).
     """
     from motai.store import KnowledgeStore
     from motai.tagger import Tagger
 
     tagger = Tagger(**options)
     if tagger.is_local:
-        return
+        return None
     KnowledgeStore(tagger.taxonomy, **tagger._store_args).ensure()
-    if options.get("cache", True) is True:
-        options["cache"] = SharedCache.start()
+    if options.get("cache", True) is not True:
+        return None
+    options["cache"] = SharedCache.start()
+    return options["cache"]
 
 
 class _CacheServer:
@@ -283,10 +302,7 @@ class _Tagging:
     """The actor of `tag_items`: one `Tagger`, built once, tagging the batches it is sent."""
 
     def __init__(self, tagger_options: dict[str, Any]) -> None:
-        from motai.tagger import Tagger
-
-        self.tagger = Tagger(**tagger_options)
-        self.tagger.classifier  # noqa: B018 - load the bundle (or open the store) now, once
+        self.tagger = _actor_tagger(tagger_options)
 
     def tag(self, items: list[TextItem]) -> list[TagResult]:
         return list(self.tagger.tag_many(items, batch_size=len(items) or 1))
@@ -314,7 +330,7 @@ def tag_items(
     actor, nothing out before the end). `tag_dataset` is Ray Data's way in.
     """
     options = {"model": model, "batch_size": batch_size, **tagger_options}
-    _prepare_llm(options)
+    cache = _prepare_llm(options)
     n = workers or default_workers()
     actor = ray.remote(_Tagging).options(
         num_cpus=_actor_cpus(n), max_restarts=-1, max_task_retries=-1
@@ -354,6 +370,8 @@ def tag_items(
     finally:
         for a in pool:
             ray.kill(a)
+        if cache is not None:
+            ray.kill(cache.server)
 
 
 def tagger_options(tagger: Tagger) -> dict[str, Any]:

@@ -112,7 +112,7 @@ def test_a_killed_actor_loses_no_row_and_repeats_none(tmp_path: Path, single: Ta
     texts = [json.loads(line)["text"] for line in (EXAMPLES / "posts.jsonl").open()]
     feed = tmp_path / "feed.jsonl"
     with feed.open("w", encoding="utf-8") as f:
-        for n in range(96):
+        for n in range(48):
             text = f"{texts[n % len(texts)]} ({n})"
             f.write(json.dumps({"id": f"t{n:03d}", "text": text}) + "\n")
     got: list[str] = []
