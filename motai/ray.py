@@ -219,12 +219,15 @@ def _prepare_llm(options: dict[str, Any]) -> SharedCache | None:
     answers: a re-run asks nothing already answered. Returns that cache, if started
     (it lives as long as the Ray session, or until its `server` is killed).
     """
-    from motai.store import KnowledgeStore
+    from motai.store import KnowledgeStore, default_store_path
     from motai.tagger import Tagger
 
     tagger = Tagger(**options)
     if tagger.is_local:
         return None
+    if not options.get("store_path") and not options.get("chroma_url"):
+        # This machine's folder, named in full: an actor's MOTAI_HOME may differ.
+        options["store_path"] = tagger._store_args["path"] = str(default_store_path())
     KnowledgeStore(tagger.taxonomy, **tagger._store_args).ensure()
     if options.get("cache", True) is not True:
         return None
@@ -253,7 +256,7 @@ class _CacheServer:
 class SharedCache:
     """The LLM answer cache as every actor sees it: calls to the `_CacheServer` actor.
 
-    A round trip per row (about a millisecond) is nothing beside an LLM request; the
+    A round trip per call (about 2 ms on one node) is nothing beside an LLM request; the
     SQLite file stays on one disk, never on a network filesystem (where SQLite's locks are
     not to be trusted).
     """
@@ -377,11 +380,8 @@ def tag_items(
 def tagger_options(tagger: Tagger) -> dict[str, Any]:
     """The arguments that rebuild `tagger` in an actor (its model loads there, once).
 
-    A default store folder is this machine's, named in full: an actor's `MOTAI_HOME` may
-    differ. (On a cluster, give `chroma_url`: a folder exists on one node only.)
+    (On a cluster, give `chroma_url`: a store folder exists on one node only.)
     """
-    from motai.store import default_store_path
-
     store = tagger._store_args
     options: dict[str, Any] = {
         "model": tagger.model,
@@ -390,11 +390,10 @@ def tagger_options(tagger: Tagger) -> dict[str, Any]:
     }
     if tagger.is_local:
         return options | {"embedder": store["embedder"]}
-    path = store["path"] or (None if store["url"] else str(default_store_path()))
     return options | {
         "exemplars": store["exemplars"],
         "embedder": store["embedder"],
-        "store_path": path,
+        "store_path": store["path"],
         "chroma_url": store["url"],
         **tagger._llm_args,
     }

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "motai[ray]"')
+pytestmark = pytest.mark.ray
 
 from click.testing import CliRunner  # noqa: E402
 
