@@ -12,19 +12,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "motai[ray]"')
 pytestmark = pytest.mark.ray
 
 from click.testing import CliRunner  # noqa: E402
+from test_store import chroma_server  # noqa: E402, F401 - the real `chroma run` fixture
 
 import motai.ray as motai_ray  # noqa: E402
 from motai.cli import cli  # noqa: E402
 from motai.io import read_items  # noqa: E402
+from motai.llm.cache import ResponseCache  # noqa: E402
 from motai.tagger import Tagger  # noqa: E402
 from motai.testing import FakeEmbedder, FakeProvider, quote_reply  # noqa: E402
 
@@ -146,22 +149,56 @@ class _Logged:
         return self.reply(request)
 
 
-def test_llm_rows_already_answered_cost_no_request_on_a_rerun(
-    tmp_path: Path, small_exemplars: Path
+class _LoggedEmbedder(FakeEmbedder):
+    """FakeEmbedder that logs, per call, the process and how many texts it embedded."""
+
+    def __init__(self, log: Path) -> None:
+        super().__init__()
+        self.log = log
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self.log.open("a") as f:
+            f.write(f"{os.getpid()} {len(texts)}\n")
+        return super().embed(texts)
+
+
+def _embedded(log: Path) -> tuple[int, int]:
+    """Texts embedded by this process (the driver) and by all others (the actors)."""
+    lines = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+    here = sum(int(n) for pid, n in lines if int(pid) == os.getpid())
+    return here, sum(int(n) for pid, n in lines if int(pid) != os.getpid())
+
+
+@pytest.mark.server
+def test_llm_store_built_once_and_answers_shared_by_every_worker(
+    tmp_path: Path,
+    small_exemplars: Path,
+    chroma_server: tuple[str, object],  # noqa: F811 - the fixture imported above
 ) -> None:
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is no package
-    log = tmp_path / "requests.log"
+    requests, embeds = tmp_path / "requests.log", tmp_path / "embeds.log"
     tagger = Tagger(
         "openai:fake-model",
         exemplars=small_exemplars,
-        embedder=FakeEmbedder(),
-        store_path=tmp_path / "index",
-        chat=FakeProvider(respond=_Logged(log)),
+        embedder=_LoggedEmbedder(embeds),
+        chroma_url=chroma_server[0],
+        chat=FakeProvider(respond=_Logged(requests)),
     )
     posts = [str(EXAMPLES / "posts.jsonl")]
     first = [r for _, r in motai_ray.tag_files(posts, tagger=tagger, workers=2, batch_size=2)]
     assert len(first) == 8 and all(r.ok and r.stage == "SMOT" for r in first)
-    assert log.read_text().count("request") == 8
+    assert requests.read_text().count("request") == 8
+    built, by_actors = _embedded(embeds)
+    # The driver built the store; the actors only embedded the 8 texts, once for each of
+    # the two queries (the stage definitions, the exemplars).
+    assert built > 0 and by_actors == 2 * 8
     again = [r for _, r in motai_ray.tag_files(posts, tagger=tagger, workers=2, batch_size=2)]
-    assert log.read_text().count("request") == 8  # every answer came from the shared cache
+    assert requests.read_text().count("request") == 8  # every answer came from the shared cache
+    assert _embedded(embeds) == (built, 2 * 16)  # the store was fresh: nothing rebuilt
     assert [r.model_dump() for r in again] == [r.model_dump() for r in first]
+    # The answers are in this process's cache ($MOTAI_HOME/cache.sqlite), so a run
+    # without Ray asks nothing either.
+    assert ResponseCache().stats()["entries"] == 8
+    alone = list(tagger.tag_many(read_items(posts)))
+    assert requests.read_text().count("request") == 8
+    assert [r.model_dump() for r in alone] == [r.model_dump() for r in first]
