@@ -73,7 +73,9 @@ def test_tag_dataset_gives_the_single_process_tags(single: Tagger) -> None:
     items = list(read_items(_all_examples()))
     rows = [{"id": x.id, "text": x.text, "kind": x.kind, "channel": "web"} for x in items]
     ds = ray.data.from_items(rows)
-    got = {r["id"]: r for r in motai_ray.tag_dataset(ds, workers=1).take_all()}
+    # 2 actors on the 2-CPU runtime take half a CPU each, leaving one to Ray Data's own
+    # tasks: with both CPUs held by actors this would wait forever.
+    got = {r["id"]: r for r in motai_ray.tag_dataset(ds, workers=2).take_all()}
     assert len(got) == len(items) == 24
     for want in single.tag_many(items):
         row = got[want.id]
