@@ -194,6 +194,15 @@ class FakeProvider:
     def calls(self) -> int:
         return len(self.requests)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a lock is not), so a Ray actor can hold a copy; each copy records
+        the requests it receives."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     async def complete(self, request: Any) -> Any:
         import asyncio
         import copy

@@ -119,6 +119,18 @@ def _too_many_errors(errors: int, rows: int, max_errors: tuple[float, bool]) -> 
     help="Estimate requests, tokens and cost for an LLM model, then exit without sending.",
 )
 @run_options
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Tag on Ray: a local runtime, or the cluster at ADDRESS (pip install 'motai[ray]'). "
+    "Put it last, or write --ray=ADDRESS.",
+)
+@click.option("--workers", type=click.IntRange(1), help="Ray actors (default: CPUs but one).")
+@click.option("--unordered", is_flag=True, help="With --ray: write rows as they finish.")
 @with_store_options
 def tag(
     inputs: tuple[str, ...],
@@ -150,6 +162,9 @@ def tag(
     store_path: str | None,
     chroma_url: str | None,
     embedder: str | None,
+    ray_address: str | None = None,
+    workers: int | None = None,
+    unordered: bool = False,
 ) -> None:
     """Tag every text in INPUT files (CSV, TSV, JSONL, JSON, TXT, XLSX; '-' for stdin).
 
@@ -187,6 +202,7 @@ def tag(
       motai tag export.csv --encoding cp1252 --drop text,email -o tagged.csv
       motai tag survey.xlsx --keep text,date,channel -o tagged.csv
       motai tag reviews.csv --taxonomy b2b.yaml --store ./index -o -
+      motai tag feed.csv -o tagged.csv --workers 4 --ray   # on Ray (pip install "motai[ray]")
 
     \b
     With an LLM (OpenAI key in OPENAI_API_KEY; a local server needs none):
@@ -205,6 +221,8 @@ def tag(
     keep_names, drop_names = _names(keep), _names(drop) or []
     if keep_names is not None and drop_names:
         raise UsageError("--keep and --drop: give one or the other")
+    if ray_address is None and (workers or unordered):
+        raise UsageError("--workers and --unordered go with --ray")
     if output != "-":
         target = Path(output).resolve()
         if any(p != "-" and Path(p).resolve() == target for p in inputs):
@@ -275,7 +293,12 @@ def tag(
             passthrough=passthrough,
             columns=columns,
         ) as out:
-            for item, result in _with_progress(_paired(tagger, rest), show_bar):
+            pairs = _paired(tagger, rest)
+            if ray_address is not None:
+                reader = {"text_column": text_column, "id_column": id_column, "kind": kind}
+                reader |= {"fmt": input_format, "encoding": encoding, "max_chars": max_chars}
+                pairs = _on_ray(inputs, tagger, resumed, ray_address, workers, unordered, reader)
+            for item, result in _with_progress(pairs, show_bar):
                 if not checked and result.error is None:
                     check_provenance(resumed, result)  # type: ignore[arg-type]
                     checked = True
@@ -288,12 +311,40 @@ def tag(
     failed = _too_many_errors(tally.errors, tally.rows, max_errors)
     if not quiet:
         _summary(tally, tagger.taxonomy, resumed, failed)
-        if tagger.ledger is not None:
+        if ray_address is None and tagger.ledger is not None:  # on Ray: the actors' own
             from motai.llm.ledger import format_summary
 
             click.echo(f"{tagger.model}: " + format_summary(tagger.ledger.summary()), err=True)
     if failed:
         click.get_current_context().exit(EXIT_FAILED)
+
+
+def _on_ray(
+    inputs: tuple[str, ...],
+    tagger: Any,
+    resumed: Any,
+    address: str,
+    workers: int | None,
+    unordered: bool,
+    reader: dict[str, Any],
+) -> Iterator[tuple[TextItem, TagResult]]:
+    """`--ray`: the same items, read again (`read_items(inputs, **reader)`) in a Ray task
+    and tagged by `motai.ray`'s actors; the writing stays here, as without Ray."""
+    if unordered and resumed is not None:
+        raise UsageError("--unordered cannot resume an output: add --fresh")
+    try:
+        import motai.ray
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    return motai.ray.tag_files(
+        inputs,
+        tagger=tagger,
+        skip=resumed.rows if resumed is not None else 0,
+        address=address,
+        workers=workers,
+        ordered=not unordered,
+        **reader | {"max_chars": reader["max_chars"] or None},
+    )
 
 
 def _paired(tagger: Any, items: Iterator[TextItem]) -> Iterator[tuple[TextItem, TagResult]]:
