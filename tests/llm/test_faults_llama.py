@@ -34,11 +34,30 @@ SECRET = "sk-motai-fault-" + "Hq3VbN8xPz1W"  # a fake key: must never leave the 
 N_ROWS = int(os.environ.get("MOTAI_FAULT_ROWS", "110"))
 TIMEOUT = 120.0  # the client's, per request (queued behind 3 others on a slow CPU box)
 GAVE_UP = "gave up after"
+# A short prompt for this test only: the faults and the plumbing are under test, not the
+# wording, and a CPU server answers it in seconds (classify.v1 allows 600 reply tokens, so
+# 110 rows took most of an hour on 2 cores).
+FAULT_PROMPT = """\
+id: faults.v1
+params: {temperature: 0, max_tokens: 96}
+system: |
+  Label the customer text with its moment of truth. Reply with one JSON object with the
+  keys "stage" (one of {{ labels | map(attribute="id") | join(", ") }}), "valence" (glory,
+  pain or neutral), "confidence" (0 to 1) and "moments" (a list of objects with "stage",
+  "valence" and "evidence", an exact quote of the customer text).
+user: |
+  <customer_text>
+  {{ text }}
+  </customer_text>
+"""
 
 
-def _tagger(url: str, taxonomy: Taxonomy, exemplars: Path, store_path: Path) -> Tagger:
+def _tagger(
+    url: str, taxonomy: Taxonomy, exemplars: Path, store_path: Path, prompt: Path
+) -> Tagger:
     return Tagger(
         "smollm2",
+        prompt=str(prompt),
         base_url=url,
         taxonomy=taxonomy,
         embedder=FakeEmbedder(),
@@ -77,13 +96,15 @@ def test_faults_lose_no_row_and_rerun_asks_only_for_transient_failures(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     home = Path(os.environ["MOTAI_HOME"])
+    prompt = home / "faults.v1.yaml"
+    prompt.write_text(FAULT_PROMPT, encoding="utf-8")
     pii = load_pii_set(REPO / "evals" / "pii.jsonl")[:N_ROWS]
     items = [TextItem(id=p["id"], text=p["text"], kind="review") for p in pii]
     proxy = FaultProxy(
         llama_server.direct_url, share=0.3, seed=12, hang=TIMEOUT + 5, caps={"timeout": 2}
     ).start()
     try:
-        tagger = _tagger(proxy.url, taxonomy, small_exemplars, fake_store.path)
+        tagger = _tagger(proxy.url, taxonomy, small_exemplars, fake_store.path, prompt)
         first = list(tagger.tag_many(items))
         ledger = tagger.classifier.ledger.summary()
         injected = dict(proxy.injected)
@@ -111,7 +132,7 @@ def test_faults_lose_no_row_and_rerun_asks_only_for_transient_failures(
 
         # Re-run, faults off: finished rows from the cache, the transient failures asked again.
         proxy.share = 0.0
-        again = _tagger(proxy.url, taxonomy, small_exemplars, fake_store.path)
+        again = _tagger(proxy.url, taxonomy, small_exemplars, fake_store.path, prompt)
         second = list(again.tag_many(items))
         ledger2 = again.classifier.ledger.summary()
         assert [r.id for r in second] == [i.id for i in items]
