@@ -54,6 +54,7 @@ class Tagger:
     >>> tagger.tag("My parcel still hasn't shipped after two weeks.").stage
     'AMOT'
     >>> Tagger("local:my-model")                # a model from `motai train`
+    >>> Tagger("keyword:strict")                # a plugin's (entry point motai.classifiers)
 
     With an LLM (any OpenAI-compatible endpoint; key from OPENAI_API_KEY or `api_key`):
 
@@ -74,8 +75,8 @@ class Tagger:
         `options` go to the classifier's factory (`ClassifierOptions`): for an LLM
         `base_url`, `api_key`, `prompt`, `concurrency`, `rpm`, `cache`, `redact`,
         `k_examples`, `timeout` and `max_retries` (per request), `exemplars`, `store_path`,
-        `chroma_url`; for any model `embedder`. An option the
-        model cannot use is refused with one line, before any text is read.
+        `chroma_url`; for any model `embedder`. An option the model cannot use is refused
+        with one line, before any text is read.
         """
         unknown = sorted(set(options) - ClassifierOptions.names())
         if unknown:

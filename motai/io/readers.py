@@ -456,8 +456,15 @@ def _text_key(keys: Iterable[str], text_column: str | None, *, turns: bool) -> s
     return None
 
 
+def _shown(keys: Iterable[object]) -> str:
+    """Column or field names for a one-line error: a name with a newline or another
+    unprintable character is shown escaped, so the message stays one line."""
+    names = [k if isinstance(k, str) and k.isprintable() else repr(k) for k in keys]
+    return ", ".join(names) or "none"
+
+
 def _missing_text_message(src: _Source, keys: list[str], what: str) -> tuple[str, str | None]:
-    names = ", ".join(keys) or "none"
+    names = _shown(keys)
     if src.text_column is not None:
         return f"no {what} {src.text_column!r} ({what}s: {names})", src.text_column
     tried = TEXT_COLUMNS + (TURNS_COLUMNS if what == "field" else ())
@@ -563,9 +570,8 @@ def _csv_header(src: _Source, reader: Iterator[list[str]]) -> tuple[list[str], s
     if src.id_column is not None:
         id_key = _find_key(header, src.id_column)
         if id_key is None:
-            names = ", ".join(header)
             raise InputError(
-                f"no column {src.id_column!r} (columns: {names})",
+                f"no column {src.id_column!r} (columns: {_shown(header)})",
                 file=src.label,
                 row=1,
                 field=src.id_column,
@@ -678,7 +684,7 @@ def _check_first_object(src: _Source, obj: dict[str, object], row: int) -> None:
         raise InputError(message, file=src.label, row=row, field=field)
     if src.id_column is not None and _find_key(obj, src.id_column) is None:
         raise InputError(
-            f"no field {src.id_column!r} (fields: {', '.join(keys)})",
+            f"no field {src.id_column!r} (fields: {_shown(keys)})",
             file=src.label,
             row=row,
             field=src.id_column,

@@ -715,3 +715,11 @@ def test_xlsx_without_openpyxl_says_what_to_install(
     with pytest.raises(InputError) as info:
         read_items([f])
     assert str(info.value) == f'{f}: reading .xlsx needs openpyxl: pip install "motai[excel]"'
+
+
+def test_a_field_name_with_a_newline_keeps_the_error_on_one_line(tmp_path: Path):
+    # Found by the fuzz tests: names are shown escaped when they are not printable.
+    f = write(tmp_path / "x.jsonl", json.dumps({"a\nb": "x"}) + "\n")
+    with pytest.raises(InputError) as info:
+        read(f)
+    assert "\n" not in str(info.value) and "'a\\nb'" in str(info.value)
