@@ -228,7 +228,9 @@ class KnowledgeStore:
         return rows
 
     def entries(self, what: str) -> Entries:
-        """Every row of `taxonomy` or `exemplars`, vectors included (builds if stale)."""
+        """Every row of `taxonomy` or `exemplars`, vectors included (builds if stale): for
+        checks and tools. Tagging never reads the vectors back: the LLM's retrieval asks
+        chroma (`query`), and the local model keeps its own arrays in its bundle."""
         self.ensure()
         col = self._collection(what)
         got = col.get(include=["documents", "metadatas", "embeddings"])
@@ -245,11 +247,12 @@ class KnowledgeStore:
         )
 
     def query(self, what: str, texts: list[str], n: int = 5, where: dict | None = None) -> dict:
-        """Nearest rows to each text (chroma's own query), for prompts and explanations."""
+        """Nearest rows to each text, for prompts and explanations: chroma's own query, the
+        texts embedded by the collection's embedding function (motai's embedder)."""
         self.ensure()
         col = self._collection(what)
         return col.query(
-            query_embeddings=self.embedder.embed(texts),
+            query_texts=texts,
             n_results=n,
             where=where,
             include=["documents", "metadatas", "distances"],
