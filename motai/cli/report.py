@@ -7,16 +7,11 @@ from pathlib import Path
 
 import click
 
+from motai.cli.options import UsageError, taxonomy_option
 from motai.errors import InputError, MotaiError
 from motai.report import PERIODS
 
 FORMATS = ("html", "csv", "json")
-
-
-class _UsageError(click.ClickException):
-    """One line, `Error: ...`, with the status of a usage or input error (2)."""
-
-    exit_code = 2
 
 
 def _format(output: str, fmt: str | None) -> str:
@@ -79,12 +74,7 @@ def _format(output: str, fmt: str | None) -> str:
     type=click.FloatRange(0, 1),
     help="Rows under this confidence are counted as low confidence.",
 )
-@click.option(
-    "--taxonomy",
-    "taxonomy_src",
-    metavar="NAME|FILE",
-    help="The taxonomy whose journey order the stages follow.",
-)
+@taxonomy_option
 def report(
     tagged: tuple[str, ...],
     output: str,
@@ -119,21 +109,21 @@ def report(
     if compare is not None:
         parts = [p.strip() for p in compare.split(",")]
         if len(parts) != 2 or not all(parts):
-            raise _UsageError(f"--compare wants two values, A,B: {compare!r}")
+            raise UsageError(f"--compare wants two values, A,B: {compare!r}")
         pair = (parts[0], parts[1])
     out_fmt = _format(output, fmt)
     if out_fmt == "csv" and Path(output).suffix.lower() == ".csv":
-        raise _UsageError(f"--format csv writes a folder, one CSV per table: -o {output} is a file")
+        raise UsageError(f"--format csv writes a folder, one CSV per table: -o {output} is a file")
     if output == "-" and out_fmt != "json":
-        raise _UsageError("-o - (stdout) is for --format json")
+        raise UsageError("-o - (stdout) is for --format json")
     if output != "-" and Path(output).resolve() in {Path(t).resolve() for t in tagged}:
-        raise _UsageError(f"-o {output} is one of the inputs")
+        raise UsageError(f"-o {output} is one of the inputs")
     try:
         rep = build_report(tagged, by=by, period=period, date_column=date_column,
                            compare=pair, quotes=quotes, low_confidence=low_confidence,
                            taxonomy=taxonomy_src)  # fmt: skip
     except (InputError, MotaiError) as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if out_fmt == "json":
         text = rep.to_json() + "\n"
         if output == "-":
