@@ -50,7 +50,7 @@ class LabelledItem(BaseModel):
 def exemplars_path(source: str | Path | None = None) -> Path:
     """A file path, or the bundled dev set for `None` / `bundled:dev`."""
     if source is None or str(source) == DEFAULT_EXEMPLARS:
-        return Path(str(resources.files("motai") / "data" / "exemplars.jsonl"))
+        return Path(str(resources.files("motai") / "data" / "dev.jsonl"))
     return Path(source)
 
 

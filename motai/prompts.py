@@ -1,4 +1,4 @@
-"""Versioned prompt templates: `prompts/<name>/v<N>.yaml`, shipped as `motai.prompts_data`.
+"""Versioned prompt templates: `motai/data/prompts/<name>/v<N>.yaml` (`prompts/` in the repo).
 
 A prompt file holds an `id` (`classify.v1`), a `description`, Jinja2 `system` and `user`
 templates and default model `params`. A released file never changes; its `version`
@@ -33,14 +33,8 @@ class PromptError(MotaiError):
 
 
 def prompts_root() -> Path:
-    """The folder of prompt files: the installed `motai.prompts_data`, else the source tree."""
-    try:
-        root = Path(str(resources.files("motai.prompts_data")))
-        if root.is_dir():
-            return root
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parent.parent / "prompts"
+    """The folder of prompt files, shipped inside the package as data."""
+    return Path(str(resources.files("motai") / "data" / "prompts"))
 
 
 @dataclass(frozen=True)

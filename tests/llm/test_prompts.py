@@ -116,9 +116,11 @@ def test_pyproject_ships_prompts_and_every_package() -> None:
         ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "motai").rglob("__init__.py")
     }
     assert on_disk <= listed, f"add {sorted(on_disk - listed)} to [tool.setuptools] packages"
-    assert cfg["package-dir"]["motai.prompts_data"] == "prompts"
-    assert "*/*.yaml" in cfg["package-data"]["motai.prompts_data"]
+    assert "package-dir" not in cfg  # no remapped folders: the prompts are package data
+    assert "data/prompts/*/*.yaml" in cfg["package-data"]["motai"]
     assert (prompts_root() / "classify" / "v1.yaml").is_file()
+    # One copy: the repo's prompts/ (where prompt owners look) links to the package's.
+    assert (REPO / "prompts").resolve() == (REPO / "motai" / "data" / "prompts").resolve()
 
 
 def test_cli_prompts_list_and_show() -> None:
