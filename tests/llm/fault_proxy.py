@@ -20,7 +20,6 @@ holds a request.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import random
 import socket
@@ -29,8 +28,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from typing import ClassVar
+
+from proxy import Proxy, ProxyHandler
 
 FAULTS = (
     "429_retry_after",
@@ -45,25 +45,101 @@ FAULTS = (
 )
 # Faults the client must treat as transient (retry, never cache); bad_schema is an answer.
 TRANSIENT = frozenset(FAULTS) - {"bad_schema"}
-_HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-}
 _BAD_ANSWER = {"stage": "BOGUS", "valence": "ecstatic", "moments": "none", "confidence": 7}
 
 
+class _Faulting(ProxyHandler):
+    def _error(self, status: int, extra: list[tuple[str, str]] | None = None) -> None:
+        kind = "rate_limit_exceeded" if status == 429 else "server_error"
+        msg = json.dumps({"error": {"message": f"injected {status}", "type": kind}})
+        self.send_answer(
+            status, [("Content-Type", "application/json"), *(extra or [])], msg.encode()
+        )
+
+    def _bad_schema(self, body: bytes) -> None:
+        """A 200 chat completion whose answer is valid JSON but not a valid tag."""
+        request = json.loads(body or b"{}")
+        args = json.dumps(_BAD_ANSWER)
+        message: dict[str, object] = {"role": "assistant", "content": args}
+        finish = "stop"
+        if request.get("tools"):
+            name = request["tools"][0]["function"]["name"]
+            call = {
+                "id": "call_0",
+                "type": "function",
+                "function": {"name": name, "arguments": args},
+            }
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
+            finish = "tool_calls"
+        completion = {
+            "id": "chatcmpl-fault",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", "m"),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        self.send_answer(
+            200, [("Content-Type", "application/json")], json.dumps(completion).encode()
+        )
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _handle(self) -> None:
+        proxy = self.proxy
+        body = self.read_body()
+        chat = self.path.endswith("/chat/completions")
+        fault = None
+        if chat:
+            with proxy._lock:
+                proxy.bodies.append(body)
+            fault = proxy.next_fault()
+        if fault is None:
+            try:
+                started = time.monotonic()
+                answer = self.forward(body)
+            except ConnectionError:
+                raise
+            except OSError as exc:
+                answer = self.unreachable(exc)
+            else:
+                if chat:
+                    with proxy._lock:
+                        proxy.upstream_seconds.append(time.monotonic() - started)
+            self.send_answer(*answer)
+        elif fault == "429_retry_after":
+            self._error(429, [("Retry-After", str(proxy.retry_after))])
+        elif fault in ("429", "500", "502", "503"):
+            self._error(int(fault))
+        elif fault == "timeout":
+            proxy._stop.wait(proxy.hang)  # unanswered until the client gives up
+            self._drop()
+        elif fault == "drop":
+            self._drop()
+        elif fault == "truncated":  # the whole length declared, half of it sent
+            status, headers, data = self.forward(body)
+            self.send_head(status, headers, len(data))
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self._drop()
+        elif fault == "bad_schema":
+            self._bad_schema(body)
+
+    def _quietly(self) -> None:
+        """A client that gave up (its own timeout) is not the proxy's error."""
+        with contextlib.suppress(ConnectionError):
+            self._handle()
+
+    do_GET = do_POST = _quietly
+
+
 @dataclass
-class FaultProxy:
+class FaultProxy(Proxy):
     """A reverse proxy on 127.0.0.1 that answers a seeded share of chat requests with faults."""
 
-    upstream: str
     share: float = 0.3
     seed: int = 0
     faults: Sequence[str] = FAULTS
@@ -78,13 +154,7 @@ class FaultProxy:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _rng: random.Random | None = None
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+    handler: ClassVar[type[ProxyHandler]] = _Faulting
 
     @property
     def transient_injected(self) -> int:
@@ -111,133 +181,6 @@ class FaultProxy:
             self.injected[pick] += 1
             return pick
 
-    def start(self) -> FaultProxy:
-        proxy = self
-        up = urlsplit(self.upstream)
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:  # quiet
-                pass
-
-            def _send(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-                self.send_response(status)
-                for k, v in headers:
-                    if k.lower() not in _HOP_BY_HOP:
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _upstream(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                headers["Host"] = up.netloc
-                conn = http.client.HTTPConnection(up.hostname, up.port, timeout=600)
-                try:
-                    conn.request(self.command, self.path, body=body or None, headers=headers)
-                    resp = conn.getresponse()
-                    return resp.status, resp.getheaders(), resp.read()
-                finally:
-                    conn.close()
-
-            def _error(self, status: int, extra: list[tuple[str, str]] | None = None) -> None:
-                kind = "rate_limit_exceeded" if status == 429 else "server_error"
-                msg = json.dumps({"error": {"message": f"injected {status}", "type": kind}})
-                self._send(
-                    status, [("Content-Type", "application/json"), *(extra or [])], msg.encode()
-                )
-
-            def _bad_schema(self, body: bytes) -> None:
-                """A 200 chat completion whose answer is valid JSON but not a valid tag."""
-                request = json.loads(body or b"{}")
-                args = json.dumps(_BAD_ANSWER)
-                message: dict[str, object] = {"role": "assistant", "content": args}
-                finish = "stop"
-                if request.get("tools"):
-                    name = request["tools"][0]["function"]["name"]
-                    call = {
-                        "id": "call_0",
-                        "type": "function",
-                        "function": {"name": name, "arguments": args},
-                    }
-                    message = {"role": "assistant", "content": None, "tool_calls": [call]}
-                    finish = "tool_calls"
-                completion = {
-                    "id": "chatcmpl-fault",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": request.get("model", "m"),
-                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }
-                self._send(
-                    200, [("Content-Type", "application/json")], json.dumps(completion).encode()
-                )
-
-            def _drop(self) -> None:
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self.connection.shutdown(socket.SHUT_RDWR)
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                fault = None
-                if self.path.endswith("/chat/completions"):
-                    with proxy._lock:
-                        proxy.bodies.append(body)
-                    fault = proxy.next_fault()
-                if fault is None:
-                    try:
-                        started = time.monotonic()
-                        answer = self._upstream(body)
-                        if self.path.endswith("/chat/completions"):
-                            with proxy._lock:
-                                proxy.upstream_seconds.append(time.monotonic() - started)
-                        self._send(*answer)
-                    except ConnectionError:
-                        raise
-                    except OSError as exc:
-                        msg = json.dumps({"error": {"message": f"proxy: {exc}"}}).encode()
-                        self._send(502, [("Content-Type", "application/json")], msg)
-                elif fault == "429_retry_after":
-                    self._error(429, [("Retry-After", str(proxy.retry_after))])
-                elif fault in ("429", "500", "502", "503"):
-                    self._error(int(fault))
-                elif fault == "timeout":
-                    proxy._stop.wait(proxy.hang)  # unanswered until the client gives up
-                    self._drop()
-                elif fault == "drop":
-                    self._drop()
-                elif fault == "truncated":
-                    status, headers, data = self._upstream(body)
-                    self.send_response(status)
-                    for k, v in headers:
-                        if k.lower() not in _HOP_BY_HOP:
-                            self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data[: len(data) // 2])
-                    self.wfile.flush()
-                    self._drop()
-                elif fault == "bad_schema":
-                    self._bad_schema(body)
-
-            def _quietly(self) -> None:
-                """A client that gave up (its own timeout) is not the proxy's error."""
-                with contextlib.suppress(ConnectionError):
-                    self._handle()
-
-            do_GET = do_POST = _quietly
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
     def stop(self) -> None:
         self._stop.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        super().stop()

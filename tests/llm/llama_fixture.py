@@ -25,11 +25,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pytest
+from proxy import Proxy, ProxyHandler
 
 SERVER_START_TIMEOUT = 120.0
 MODEL_ALIAS = "smollm2"
@@ -37,17 +38,6 @@ MODEL_ALIAS = "smollm2"
 # (tool_choice naming the function) is grammar-constrained to the tool's JSON schema.
 # Not `chatml-function-calling`: its template HTML-escapes the messages (' -> &#39;), so
 # the model never sees, and cannot quote, the text exactly; it also adds ~400 tokens.
-_HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-}
 
 
 def _free_port() -> int:
@@ -95,20 +85,30 @@ class Captured:
         return json.loads(self.body or b"{}")
 
 
+class _Capturing(ProxyHandler):
+    def _forward(self) -> None:
+        body = self.read_body()
+        sent = {k.lower(): v for k, v in self.headers.items()}
+        rec = Captured(self.command, self.path, sent, body)
+        with self.proxy.lock:
+            self.proxy.requests.append(rec)
+        try:
+            answer = self.forward(body)
+        except OSError as exc:
+            answer = self.unreachable(exc)
+        rec.status, rec.response = answer[0], answer[2]
+        self.send_answer(*answer)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+
 @dataclass
-class CapturingProxy:
+class CapturingProxy(Proxy):
     """A reverse proxy on 127.0.0.1 that forwards to `upstream` and records requests."""
 
-    upstream: str
     requests: list[Captured] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+    handler: ClassVar[type[ProxyHandler]] = _Capturing
 
     @property
     def chat_requests(self) -> list[Captured]:
@@ -125,59 +125,6 @@ class CapturingProxy:
             parts = [r.body.decode("utf-8", "replace") for r in self.requests]
             parts += [r.response.decode("utf-8", "replace") for r in self.requests]
         return "\n".join(parts)
-
-    def start(self) -> CapturingProxy:
-        proxy = self
-        up = urlsplit(self.upstream)
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:  # quiet
-                pass
-
-            def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-                self.send_response(status)
-                for k, v in headers:
-                    if k.lower() not in _HOP_BY_HOP:
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                sent = {k.lower(): v for k, v in self.headers.items()}
-                rec = Captured(self.command, self.path, sent, body)
-                with proxy.lock:
-                    proxy.requests.append(rec)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                headers["Host"] = up.netloc
-                conn = http.client.HTTPConnection(up.hostname, up.port, timeout=600)
-                try:
-                    conn.request(self.command, self.path, body=body or None, headers=headers)
-                    resp = conn.getresponse()
-                    rec.status, rec.response = resp.status, resp.read()
-                    self._reply(resp.status, resp.getheaders(), rec.response)
-                except OSError as exc:
-                    msg = json.dumps({"error": {"message": f"proxy: {exc}"}}).encode()
-                    rec.status, rec.response = 502, msg
-                    self._reply(502, [("Content-Type", "application/json")], msg)
-                finally:
-                    conn.close()
-
-            do_GET = do_POST = do_PUT = do_DELETE = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 @dataclass
