@@ -40,7 +40,7 @@ from motai.errors import MotaiError
 from motai.labelled import LabelledItem, sha256_file
 from motai.language import detect_language
 from motai.models import Moment, TagResult, TextItem
-from motai.segment import NO_MOMENT, Span, segment_label, segments
+from motai.segment import NO_MOMENT, Span, moment_counts, segment_label, segments
 from motai.taxonomy import Taxonomy, parse_taxonomy
 
 FORMAT = 1
@@ -532,6 +532,7 @@ def train(
     say(f"embedding the segments of {len(rows)} texts")
     texts, extra = _prepare(emb, [(r[0], r[1]) for r in rows], evidence + [u[0] for u in tax_units])
 
+    counts = moment_counts(items)
     units = _Units()
     seg_index: list[list[int]] = []  # per text, the positions of its segment units
     ev_pos = 0
@@ -540,7 +541,7 @@ def train(
         spans = item.spans() if item is not None else []
         seg_index.append(list(range(len(units.texts), len(units.texts) + len(t.spans))))
         for span, vec in zip(t.spans, t.vecs, strict=True):
-            stage, valence = segment_label(span.start, span.end, spans)
+            stage, valence = segment_label(span.start, span.end, spans, counts)
             _add(units, span.text, vec, stage, valence, 1.0, n)
         for m in item.moments if item is not None else []:
             _add(units, m.evidence, extra[ev_pos], m.stage, m.valence, cfg.evidence_weight, n)

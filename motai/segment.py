@@ -8,12 +8,49 @@ calls with no punctuation are cut into short word windows instead of sentences.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from motai.io.transcripts import CUSTOMER_LABELS, SPEAKER_TURN
 
-# A sentence ends at . ! ? (runs of them, with closing quotes) followed by space, or a newline.
+# A sentence ends at . ! ? (runs of them, with closing quotes) followed by space, or a newline,
+# unless the "." closes an abbreviation (see _ends_sentence).
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)|\n+")
+# Abbreviations a sentence never ends at, in practice ("Dr. Lee", "e.g. the app").
+_NEVER_LAST = frozenset(
+    ["dr", "mr", "mrs", "ms", "prof", "st", "mt", "sr", "jr", "e.g", "i.e", "cf", "vs", "approx"]
+)
+# Abbreviations that end a sentence only before a capital ("etc. The" but "etc. all", "Jan. 5").
+_MAYBE_LAST = frozenset(
+    [
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "no",
+        "nr",
+        "etc",
+        "inc",
+        "ltd",
+        "co",
+        "dept",
+        "est",
+        "ca",
+    ]
+)
+# Initials and initialisms: "U.S.", "p.m.", "J." (same rule as _MAYBE_LAST).
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
+_LAST_WORD = re.compile(r"[\w.]+$")
 # Clause breaks inside a long sentence.
 _CLAUSE = re.compile(
     r"[;:]\s+|,\s+(?=(?:but|and|so|because|although|though|however|yet)\b)|\s+-+\s+"
@@ -23,8 +60,6 @@ _CLAUSE = re.compile(
 _WORD = re.compile(r"\S+")
 
 NO_MOMENT = ""
-# When a segment covers gold moments of several stages, the rarer stage labels it.
-_RARE_FIRST = ("UMOT", "AMOT", "ZMOT", "FMOT")
 MAX_WORDS = 28
 WINDOW_WORDS = 14
 MIN_CHARS = 3
@@ -65,9 +100,27 @@ def _trim(text: str, start: int, end: int) -> Span | None:
     return Span(start, end, text[start:end])
 
 
+def _ends_sentence(text: str, m: re.Match[str]) -> bool:
+    """False when a lone "." closes an abbreviation rather than a sentence."""
+    if m.group() != ".":
+        return True
+    word = _LAST_WORD.search(text, max(0, m.start() - 12), m.start() + 1)
+    if word is None:
+        return True
+    token = word.group().lower()
+    if token[:-1] in _NEVER_LAST:
+        return False
+    if token[:-1] in _MAYBE_LAST or _INITIALS.fullmatch(word.group()):
+        after = text[m.end() :].lstrip()[:1]
+        return not after or after.isupper() or not after.isalnum()
+    return True
+
+
 def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
     out, pos = [], start
     for m in pattern.finditer(text, start, end):
+        if pattern is _SENTENCE_END and not _ends_sentence(text, m):
+            continue
         out.append((pos, m.end()))
         pos = m.end()
     out.append((pos, end))
@@ -106,8 +159,17 @@ def segments(text: str, kind: str | None = None) -> list[Span]:
     return spans
 
 
-def segment_label(start: int, end: int, spans: list) -> tuple[str, str]:
-    """Stage and valence of the gold moments a segment covers ('' when none)."""
+def moment_counts(items: Iterable[Any]) -> Counter[str]:
+    """How many gold moments each stage has in labelled items (for `segment_label`)."""
+    return Counter(m.stage for item in items for m in item.moments)
+
+
+def segment_label(start: int, end: int, spans: list, counts: Mapping[str, int]) -> tuple[str, str]:
+    """Stage and valence of the gold moments a segment covers ('' when none).
+
+    When it covers moments of several stages, the stage rarest in the training data
+    (`counts`, from `moment_counts`) labels it, so the rare stages keep their few examples.
+    """
     hits = []
     for a, b, m in spans:
         overlap = min(b, end) - max(a, start)
@@ -115,5 +177,5 @@ def segment_label(start: int, end: int, spans: list) -> tuple[str, str]:
             hits.append(m)
     if not hits:
         return NO_MOMENT, NO_MOMENT
-    hits.sort(key=lambda m: _RARE_FIRST.index(m.stage) if m.stage in _RARE_FIRST else 9)
-    return hits[0].stage, hits[0].valence
+    best = min(hits, key=lambda m: (counts.get(m.stage, 0), m.stage))
+    return best.stage, best.valence

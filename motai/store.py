@@ -25,7 +25,7 @@ from motai.embeddings import Embedder, get_embedder
 from motai.errors import StoreError
 from motai.labelled import exemplars_path, file_hash, load_labelled
 from motai.paths import motai_home
-from motai.segment import segment_label, segments
+from motai.segment import moment_counts, segment_label, segments
 from motai.taxonomy import Taxonomy
 
 STORE_SCHEMA = "1"
@@ -209,10 +209,12 @@ class KnowledgeStore:
     def _exemplar_rows(self) -> list[tuple[str, str, dict[str, Any]]]:
         """One row per segment of each labelled text, labelled from the gold evidence."""
         rows = []
-        for item in load_labelled(self.exemplars_file, self.taxonomy):
+        items = list(load_labelled(self.exemplars_file, self.taxonomy))
+        counts = moment_counts(items)
+        for item in items:
             spans = item.spans()
             for n, seg in enumerate(segments(item.text, item.kind)):
-                stage, valence = segment_label(seg.start, seg.end, spans)
+                stage, valence = segment_label(seg.start, seg.end, spans, counts)
                 meta = {
                     "item": item.id,
                     "n": n,

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from motai.segment import MAX_WORDS, WINDOW_WORDS, customer_regions, segments
+from motai.labelled import LabelledMoment
+from motai.segment import (
+    MAX_WORDS,
+    WINDOW_WORDS,
+    customer_regions,
+    moment_counts,
+    segment_label,
+    segments,
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -38,6 +46,48 @@ def test_sentences_with_exact_offsets() -> None:
         (64, 81, "Highly recommend!"),
     ]
     _assert_exact(text, spans)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Dr. Lee was kind. Mr. Bo too.", ["Dr. Lee was kind.", "Mr. Bo too."]),
+        ("Cheaper, e.g. the blue one. Ok.", ["Cheaper, e.g. the blue one.", "Ok."]),
+        ("Sent on Jan. 5 to the U.S. office.", ["Sent on Jan. 5 to the U.S. office."]),
+        ("Booked for 3 p.m. as agreed.", ["Booked for 3 p.m. as agreed."]),
+        ("Snacks, juice etc. Nothing hot.", ["Snacks, juice etc.", "Nothing hot."]),
+        ("Gate A. The lounge is up.", ["Gate A.", "The lounge is up."]),
+        ("It came from the U.S.", ["It came from the U.S."]),
+        ("I said no. They left.", ["I said no.", "They left."]),
+    ],
+)
+def test_abbreviations_do_not_end_sentences(text: str, sentences: list[str]) -> None:
+    spans = segments(text, "review")
+    assert [s.text for s in spans] == sentences
+    _assert_exact(text, spans)
+
+
+def test_segment_label_prefers_the_stage_rarest_in_the_data() -> None:
+    text = "Saw it on TikTok and ordered at once."
+    spans = [
+        (0, 15, LabelledMoment(stage="ZMOT", valence="glory", evidence=text[:15])),
+        (16, 37, LabelledMoment(stage="FMOT", valence="glory", evidence=text[16:])),
+    ]
+    both = segments(text)[0]
+    assert segment_label(both.start, both.end, spans, {"ZMOT": 5, "FMOT": 50}) == (
+        "ZMOT",
+        "glory",
+    )
+    assert segment_label(both.start, both.end, spans, {"ZMOT": 50, "FMOT": 5})[0] == "FMOT"
+    assert segment_label(both.start, both.end, [], {}) == ("", "")
+
+
+def test_moment_counts() -> None:
+    class Item:
+        def __init__(self, *stages: str) -> None:
+            self.moments = [LabelledMoment(stage=s, valence="pain", evidence="x") for s in stages]
+
+    assert moment_counts([Item("SMOT", "AMOT"), Item("SMOT"), Item()]) == {"SMOT": 2, "AMOT": 1}
 
 
 def test_newlines_end_sentences_and_spans_are_in_order() -> None:
