@@ -2,8 +2,9 @@
 
     python benchmarks/accuracy.py [--only cv|loso] [--folds 5]
 
-- 5-fold cross-validation on the gold dev set, the silver set always in training (each
-  fold's model is trained on silver + the other dev folds, then tags the held-out fold);
+- 5-fold cross-validation on the gold dev set, the silver sets (`silver*.jsonl`) always in
+  training (each fold's model is trained on silver + the other dev folds, then tags the
+  held-out fold);
 - leave-one-source-out over dev + silver, the stand-in for unseen texts: every text is
   tagged by a model trained without any text of its source.
 
@@ -80,7 +81,7 @@ def main() -> None:
     print(settings)
     taxonomy = load_taxonomy()
     dev = list(load_labelled(DATA / "dev.jsonl", taxonomy))
-    silver = list(load_labelled(DATA / "silver.jsonl", taxonomy))
+    silver = [i for f in sorted(DATA.glob("silver*.jsonl")) for i in load_labelled(f, taxonomy)]
     emb = MemoEmbedder(get_embedder())
     if args.vectors and Path(args.vectors).is_file():
         with np.load(args.vectors) as saved:

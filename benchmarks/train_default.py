@@ -2,7 +2,7 @@
 
     python benchmarks/train_default.py [--cv 5]
 
-The same code path as `motai train evals/datasets/dev.jsonl evals/datasets/silver.jsonl
+The same code path as `motai train evals/datasets/dev.jsonl evals/datasets/silver*.jsonl
 -o motai/data/model --name default --force`; prints how long it took.
 """
 
@@ -35,7 +35,7 @@ def main() -> None:
         with np.load(args.vectors) as saved:
             embedder.remember(saved["texts"].tolist(), saved["vectors"])
     model = train_bundle(
-        [DATA / "dev.jsonl", DATA / "silver.jsonl"],
+        [DATA / "dev.jsonl", *sorted(DATA.glob("silver*.jsonl"))],
         args.output,
         load_taxonomy(),
         name="default",
