@@ -23,31 +23,12 @@ _NEVER_LAST = frozenset(
     ["dr", "mr", "mrs", "ms", "prof", "st", "mt", "sr", "jr", "e.g", "i.e", "cf", "vs", "approx"]
 )
 # Abbreviations that end a sentence only before a capital ("etc. The" but "etc. all", "Jan. 5").
-_MAYBE_LAST = frozenset(
-    [
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "no",
-        "nr",
-        "etc",
-        "inc",
-        "ltd",
-        "co",
-        "dept",
-        "est",
-        "ca",
-    ]
-)
+# fmt: off
+_MAYBE_LAST = frozenset([
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "no", "nr", "etc", "inc", "ltd", "co", "dept", "est", "ca",
+])
+# fmt: on
 # Initials and initialisms: "U.S.", "p.m.", "J." (same rule as _MAYBE_LAST).
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 _LAST_WORD = re.compile(r"[\w.]+$")

@@ -28,7 +28,9 @@ from motai.paths import motai_home
 from motai.segment import moment_counts, segment_label, segments
 from motai.taxonomy import Taxonomy
 
-STORE_SCHEMA = "1"
+# Part of the fingerprint: bump it when the stored rows change for the same inputs
+# (2: sentence splitting keeps abbreviations whole; segment labels from the data's counts).
+STORE_SCHEMA = "2"
 _ADD_BATCH = 1000
 # When a segment overlaps several moments, the rarer stage is its training label.
 
