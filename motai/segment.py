@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,10 +97,17 @@ def _ends_sentence(text: str, m: re.Match[str]) -> bool:
     return True
 
 
-def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+def _split(
+    text: str,
+    start: int,
+    end: int,
+    pattern: re.Pattern[str],
+    keep: Callable[[str, re.Match[str]], bool] | None = None,
+) -> list[tuple[int, int]]:
+    """Pieces of text[start:end] cut after each match of `pattern` that `keep` accepts."""
     out, pos = [], start
     for m in pattern.finditer(text, start, end):
-        if pattern is _SENTENCE_END and not _ends_sentence(text, m):
+        if keep is not None and not keep(text, m):
             continue
         out.append((pos, m.end()))
         pos = m.end()
@@ -127,7 +134,7 @@ def segments(text: str, kind: str | None = None) -> list[Span]:
     """Sentences and clauses of the customer's words, each with exact offsets."""
     spans: list[Span] = []
     for r_start, r_end in customer_regions(text, kind):
-        for s_start, s_end in _split(text, r_start, r_end, _SENTENCE_END):
+        for s_start, s_end in _split(text, r_start, r_end, _SENTENCE_END, _ends_sentence):
             pieces = [(s_start, s_end)]
             if len(_WORD.findall(text, s_start, s_end)) > MAX_WORDS:
                 pieces = [

@@ -32,7 +32,6 @@ from motai.taxonomy import Taxonomy
 # (2: sentence splitting keeps abbreviations whole; segment labels from the data's counts).
 STORE_SCHEMA = "2"
 _ADD_BATCH = 1000
-# When a segment overlaps several moments, the rarer stage is its training label.
 
 
 def default_store_path() -> Path:

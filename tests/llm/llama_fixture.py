@@ -34,10 +34,6 @@ from proxy import Proxy, ProxyHandler
 
 SERVER_START_TIMEOUT = 120.0
 MODEL_ALIAS = "smollm2"
-# No --chat_format: the GGUF's own chat template is used, and a forced tool call
-# (tool_choice naming the function) is grammar-constrained to the tool's JSON schema.
-# Not `chatml-function-calling`: its template HTML-escapes the messages (' -> &#39;), so
-# the model never sees, and cannot quote, the text exactly; it also adds ~400 tokens.
 
 
 def _free_port() -> int:
@@ -167,6 +163,10 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> 
     raise RuntimeError(f"llama.cpp server not ready after {timeout:.0f} s:\n{tail}")
 
 
+# No --chat_format: the GGUF's own chat template is used, and a forced tool call
+# (tool_choice naming the function) is grammar-constrained to the tool's JSON schema.
+# Not `chatml-function-calling`: its template HTML-escapes the messages (' -> &#39;), so
+# the model never sees, and cannot quote, the text exactly; it also adds ~400 tokens.
 def server_command(gguf: Path, port: int) -> list[str]:
     return [
         sys.executable,

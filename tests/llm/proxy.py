@@ -12,7 +12,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 _HOP_BY_HOP = {
@@ -90,7 +90,7 @@ class Proxy:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def start(self) -> Any:
+    def start(self) -> Self:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler)
         self.server.proxy = self  # type: ignore[attr-defined]
         self.server.daemon_threads = True
